@@ -1,0 +1,1 @@
+"""Harvesting provider APIs: HTTP client, protocol clients (one per provider) and the streaming engine."""

@@ -1,0 +1,1 @@
+"""pgstac: the managed PostgreSQL cluster and the loader."""

@@ -1,0 +1,1 @@
+"""The STAC API: stac-fastapi-pgstac configured, plus provider-compatible endpoints."""
