@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +54,106 @@ def assert_valid(stac_validator: Validator) -> Callable[[Any], dict[str, Any]]:
         return as_dict
 
     return check
+
+
+# --- the throwaway database -----------------------------------------------------------------------------
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests never use the demo database: they get one of their own, created and dropped here.
+    os.environ.setdefault("STAC_BRIDGE_HOME", str(ROOT / ".stac-bridge"))
+
+
+@pytest.fixture(scope="session")
+def pgstac_server_url() -> str:
+    """A maintenance URL (database ``postgres``) of the server the tests create their databases on: the
+    configured external one (``STAC_BRIDGE_DATABASE_URL``), else the managed cluster, brought up if needed."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from stac_bridge.pgstac.database import ManagedCluster, configured_url, default_home
+
+    external = configured_url()
+    if external:
+        parts = urlsplit(external)
+        return urlunsplit(parts._replace(path="/postgres"))
+    cluster = ManagedCluster(default_home())
+    cluster.up()
+    return cluster.url("postgres")
+
+
+@contextlib.contextmanager
+def throwaway_database(server_url: str) -> Iterator[str]:
+    """Create a database with PostGIS and pgstac migrated on the server; drop it afterwards."""
+    import secrets
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    from stac_bridge.pgstac.database import create_database, drop_database, migrate
+
+    name = f"stac_bridge_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        create_database(conn, name)
+    try:
+        url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+        migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            drop_database(conn, name)
+
+
+@pytest.fixture(scope="session")
+def pgstac_dsn(pgstac_server_url: str) -> Iterator[str]:
+    """A throwaway pgstac database shared by the session, dropped at its end."""
+    with throwaway_database(pgstac_server_url) as url:
+        yield url
+
+
+@pytest.fixture()
+def fresh_dsn(pgstac_server_url: str) -> Iterator[str]:
+    """A throwaway pgstac database of one test's own, for tests that need an empty catalog."""
+    with throwaway_database(pgstac_server_url) as url:
+        yield url
+
+
+# --- the API server -------------------------------------------------------------------------------------
+
+class RunningServer:
+    """A uvicorn server in a background thread, on a free port of 127.0.0.1."""
+
+    def __init__(self, app: Any) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> RunningServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_api(dsn: str, **settings: Any) -> RunningServer:
+    """Start the stac-bridge API over ``dsn`` with the given :class:`ServerSettings` fields."""
+    from stac_bridge.server.app import create_app
+    from stac_bridge.server.settings import ServerSettings
+
+    return RunningServer(create_app(ServerSettings(**settings), database_url=dsn))

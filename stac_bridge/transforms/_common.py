@@ -317,3 +317,26 @@ def multihash_to_md5(multihash: str) -> str:
 def finite(value: float) -> bool:
     """Whether a number is neither NaN nor infinite (JSON cannot carry those)."""
     return not (math.isnan(value) or math.isinf(value))
+
+
+# --- provenance ---------------------------------------------------------------------------------------------
+
+#: Fields that record where a STAC object came from; the way back ignores them.
+PROVENANCE_PROVIDER: Final = "stac_bridge:provider"
+PROVENANCE_SOURCE_ID: Final = "stac_bridge:source_id"
+PROVENANCE_TRANSFORM: Final = "stac_bridge:transform"
+PROVENANCE_FIELDS: Final = (PROVENANCE_PROVIDER, PROVENANCE_SOURCE_ID, PROVENANCE_TRANSFORM)
+
+
+def provenance(provider: str, source_id: str, transform_version: int) -> dict[str, str]:
+    """The fields that say where a STAC object came from: put them in an Item's ``properties`` or at a
+    Collection's top level.
+
+    ``stac_bridge:transform`` is ``<provider>/<version>``: a transform module bumps its version whenever its
+    output changes, so a catalog can be re-translated selectively.
+    """
+    return {
+        PROVENANCE_PROVIDER: provider,
+        PROVENANCE_SOURCE_ID: source_id,
+        PROVENANCE_TRANSFORM: f"{provider}/{transform_version}",
+    }

@@ -1,0 +1,85 @@
+"""Transform throughput, one core, side by side with the cost of a plain ``json.loads`` + ``json.dumps``.
+
+Each provider contributes ``benchmarks/transform_cases/<provider>.py`` with a function
+``cases() -> list[Case]``. Run: ``python -m benchmarks.transforms [--seconds S] [provider ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import benchmarks.transform_cases as cases_pkg
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measured function.
+
+    Attributes:
+        name: What is measured, e.g. ``byoc.tile_to_stac``.
+        func: Called once per input.
+        inputs: The records it is called on, cycled (also the baseline's records, serialised to JSON).
+        unit: What one call handles, e.g. ``tiles``.
+    """
+
+    name: str
+    func: Callable[[Any], Any]
+    inputs: Sequence[Any]
+    unit: str = "records"
+    baseline_inputs: Sequence[Any] | None = None
+
+
+def _rate(func: Callable[[Any], Any], inputs: Sequence[Any], seconds: float) -> float:
+    done = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for value in inputs:
+            func(value)
+        done += len(inputs)
+        now = time.perf_counter()
+        if now >= deadline:
+            return done / (now - start)
+
+
+def _json_roundtrip(text: str) -> str:
+    return json.dumps(json.loads(text))
+
+
+def run(providers: Sequence[str], seconds: float) -> list[tuple[str, float, float]]:
+    """Measure every case of the named providers (all when empty); return (name, rate, baseline rate)."""
+    rows = []
+    for info in pkgutil.iter_modules(cases_pkg.__path__):
+        if providers and info.name not in providers:
+            continue
+        module = importlib.import_module(f"{cases_pkg.__name__}.{info.name}")
+        for case in module.cases():
+            records = case.baseline_inputs if case.baseline_inputs is not None else case.inputs
+            texts = [json.dumps(r if isinstance(r, dict | list) else getattr(r, "to_dict", lambda: r)())
+                     for r in records]
+            rate = _rate(case.func, case.inputs, seconds)
+            base = _rate(_json_roundtrip, texts, seconds)
+            rows.append((f"{case.name} ({case.unit})", rate, base))
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("providers", nargs="*")
+    parser.add_argument("--seconds", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    rows = run(args.providers, args.seconds)
+    print(f"{'case':50} {'records/s':>12} {'json loads+dumps/s':>20} {'ratio':>7}")
+    for name, rate, base in rows:
+        print(f"{name:50} {rate:12.0f} {base:20.0f} {base / rate:6.1f}x")
+
+
+if __name__ == "__main__":
+    main()

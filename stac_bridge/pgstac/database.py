@@ -1,0 +1,446 @@
+"""The database: a managed local PostgreSQL cluster with PostGIS and pgstac, or an external one.
+
+``stac-bridge db up`` creates a private cluster under ``$STAC_BRIDGE_HOME`` (default ``./.stac-bridge``), listening
+on 127.0.0.1 only, on a free port that it remembers, with a generated password; it migrates the pgstac schema
+with pypgstac. PostgreSQL refuses to run as root, so as root the server runs as the ``postgres`` system user
+(whose home the data directory then lives in, when ``$STAC_BRIDGE_HOME`` is not reachable by that user).
+
+When ``STAC_BRIDGE_DATABASE_URL`` or the libpq ``PGHOST``/``PGDATABASE`` variables are set, that database is
+used instead and nothing is managed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote, urlsplit
+
+import psycopg
+from psycopg import sql
+
+from stac_bridge.errors import DatabaseError
+
+__all__ = [
+    "ManagedCluster",
+    "ClusterState",
+    "Status",
+    "configured_url",
+    "database_url",
+    "default_home",
+    "migrate",
+    "create_database",
+    "drop_database",
+    "pgstac_version",
+]
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME: Final = "stac_bridge"
+SUPERUSER: Final = "postgres"
+STATE_FILE: Final = "cluster.json"
+POSTGIS_PACKAGE: Final = "postgresql-{major}-postgis-3"
+_SERVICE_USER: Final = "postgres"
+
+
+def default_home() -> Path:
+    """``$STAC_BRIDGE_HOME``, or ``./.stac-bridge`` in the current directory."""
+    return Path(os.environ.get("STAC_BRIDGE_HOME") or ".stac-bridge").absolute()
+
+
+def configured_url() -> str | None:
+    """The external database the environment names, if any: ``STAC_BRIDGE_DATABASE_URL``, else libpq ``PG*``."""
+    url = os.environ.get("STAC_BRIDGE_DATABASE_URL")
+    if url:
+        return url
+    if os.environ.get("PGHOST") or os.environ.get("PGDATABASE"):
+        user = os.environ.get("PGUSER", SUPERUSER)
+        password = os.environ.get("PGPASSWORD", "")
+        auth = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
+        host = os.environ.get("PGHOST", "127.0.0.1")
+        port = os.environ.get("PGPORT", "5432")
+        name = os.environ.get("PGDATABASE", user)
+        return f"postgresql://{auth}@{host}:{port}/{quote(name, safe='')}"
+    return None
+
+
+def database_url(home: Path | None = None, *, start: bool = False) -> str:
+    """The URL of the database to use: the configured external one, else the managed cluster's.
+
+    Args:
+        home: The managed cluster's home (default: :func:`default_home`).
+        start: Bring the managed cluster up when it is not running.
+
+    Raises:
+        DatabaseError: no database is configured and the managed cluster is not running (and ``start`` is off).
+    """
+    url = configured_url()
+    if url:
+        return url
+    cluster = ManagedCluster(home or default_home())
+    if start:
+        cluster.up()
+    status = cluster.status()
+    if not status.running:
+        raise DatabaseError(
+            "no database: set STAC_BRIDGE_DATABASE_URL, or run `stac-bridge db up` for a managed one "
+            f"({status.detail})"
+        )
+    return cluster.url()
+
+
+@dataclass
+class ClusterState:
+    """What a managed cluster remembers between runs (``<home>/cluster.json``, mode 0600)."""
+
+    data_dir: str
+    port: int
+    password: str
+    bindir: str
+    major: int
+
+    @classmethod
+    def read(cls, path: Path) -> ClusterState | None:
+        """The state in ``path``, or ``None`` when there is none yet."""
+        try:
+            raw: dict[str, Any] = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise DatabaseError(f"{path} is unreadable ({exc}); remove it with the cluster to start over") from exc
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in fields})
+
+    def write(self, path: Path) -> None:
+        """Save to ``path``, readable by this user only (it holds the password)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(dataclasses.asdict(self), handle, indent=2)
+        os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Status:
+    """Whether the managed cluster exists and runs."""
+
+    initialised: bool
+    running: bool
+    detail: str
+    url: str | None = None
+
+
+def _find_bindir() -> Path:
+    """The PostgreSQL server binaries: ``$STAC_BRIDGE_PG_BINDIR``, else the newest Debian install, else PATH."""
+    configured = os.environ.get("STAC_BRIDGE_PG_BINDIR")
+    candidates: list[Path] = [Path(configured)] if configured else []
+    debian = Path("/usr/lib/postgresql")
+    if debian.is_dir():
+        versions = sorted(
+            (p for p in debian.iterdir() if p.name.isdigit()), key=lambda p: int(p.name), reverse=True
+        )
+        candidates += [v / "bin" for v in versions]
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    for candidate in candidates:
+        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
+            return candidate
+    raise DatabaseError(
+        "PostgreSQL server binaries not found (initdb, pg_ctl). Install them, e.g. on Debian/Ubuntu: "
+        "`apt-get install --no-install-recommends postgresql-15 postgresql-15-postgis-3`, "
+        "or set STAC_BRIDGE_PG_BINDIR, or point STAC_BRIDGE_DATABASE_URL at an existing database."
+    )
+
+
+def _major_version(bindir: Path) -> int:
+    out = subprocess.run([str(bindir / "pg_ctl"), "--version"], capture_output=True, text=True, check=True)
+    # "pg_ctl (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+    return int(out.stdout.split(")")[1].strip().split(".")[0])
+
+
+def _sharedir(bindir: Path) -> Path:
+    pg_config = bindir / "pg_config"
+    if pg_config.exists():
+        out = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True)
+        if out.returncode == 0 and out.stdout.strip():
+            return Path(out.stdout.strip())
+    return Path("/usr/share/postgresql") / bindir.parent.name
+
+
+def _check_postgis(bindir: Path, major: int) -> None:
+    if not (_sharedir(bindir) / "extension" / "postgis.control").exists():
+        raise DatabaseError(
+            f"PostGIS is not installed for PostgreSQL {major}. Install it, e.g. on Debian/Ubuntu: "
+            f"`apt-get install --no-install-recommends {POSTGIS_PACKAGE.format(major=major)}`."
+        )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As PostgreSQL does: a port whose last connections linger in TIME_WAIT is free to listen on.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class ManagedCluster:
+    """A private PostgreSQL cluster under ``home``.
+
+    Args:
+        home: The directory that holds the cluster's state (and, unless running as root with a home the
+            ``postgres`` user cannot reach, its data directory).
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.home = home.absolute()
+        self.state_path = self.home / STATE_FILE
+
+    # -- running commands as the right user ------------------------------------------------------------
+
+    @staticmethod
+    def _as_root() -> bool:
+        return os.geteuid() == 0
+
+    def _run(self, argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = list(argv)
+        if self._as_root():
+            try:
+                pwd.getpwnam(_SERVICE_USER)
+            except KeyError:
+                raise DatabaseError(
+                    "running as root, but there is no 'postgres' system user to run PostgreSQL as "
+                    "(PostgreSQL refuses to run as root); install the postgresql package or run as another user"
+                ) from None
+            command = ["runuser", "-u", _SERVICE_USER, "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, cwd="/")
+        if check and result.returncode != 0:
+            raise DatabaseError(f"{Path(argv[0]).name} failed: {(result.stderr or result.stdout).strip()}")
+        return result
+
+    def _reachable_by_service_user(self, path: Path) -> bool:
+        probe = ["test", "-w", str(path), "-a", "-x", str(path)]
+        return subprocess.run(["runuser", "-u", _SERVICE_USER, "--", *probe], capture_output=True).returncode == 0
+
+    def _choose_data_dir(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        if not self._as_root():
+            return self.home / "pgdata"
+        # As root the server runs as 'postgres', which must own the data directory and reach it.
+        service = pwd.getpwnam(_SERVICE_USER)
+        inside = self.home / "pgdata"
+        inside.mkdir(mode=0o700, exist_ok=True)
+        os.chown(inside, service.pw_uid, service.pw_gid)
+        if self._reachable_by_service_user(inside):
+            return inside
+        inside.rmdir()
+        digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:12]
+        outside = Path(service.pw_dir) / "stac-bridge" / digest / "pgdata"
+        log.info("%s is not reachable by the postgres user; keeping the data in %s", self.home, outside)
+        self._run(["mkdir", "-p", "-m", "700", str(outside)])
+        return outside
+
+    # -- life cycle -------------------------------------------------------------------------------------
+
+    def state(self) -> ClusterState | None:
+        """The remembered state, or ``None`` before the first ``up``."""
+        return ClusterState.read(self.state_path)
+
+    def url(self, database: str = DATABASE_NAME) -> str:
+        """The connection URL of a database in this cluster."""
+        state = self.state()
+        if state is None:
+            raise DatabaseError(f"no managed cluster in {self.home}: run `stac-bridge db up`")
+        return f"postgresql://{SUPERUSER}:{quote(state.password, safe='')}@127.0.0.1:{state.port}/{database}"
+
+    def status(self) -> Status:
+        """Whether the cluster is initialised and running."""
+        state = self.state()
+        if state is None:
+            return Status(False, False, f"no cluster in {self.home}")
+        result = self._run([str(Path(state.bindir) / "pg_ctl"), "status", "-D", state.data_dir], check=False)
+        if result.returncode == 4:
+            return Status(False, False, f"no cluster in {state.data_dir}")
+        if result.returncode != 0:
+            return Status(True, False, f"stopped (data in {state.data_dir}, port {state.port})")
+        return Status(True, True, f"running on 127.0.0.1:{state.port} (data in {state.data_dir})", self.url())
+
+    def up(self) -> str:
+        """Create (first time), start and migrate the cluster; idempotent.
+
+        Returns:
+            What was done, in one line.
+
+        Raises:
+            DatabaseError: PostgreSQL or PostGIS is missing, or the server would not start.
+        """
+        current = self.status()
+        if current.running:
+            return f"already running: {current.detail}"
+        created = False
+        state = self.state()
+        if state is None or not current.initialised:
+            state = self._init(state)
+            created = True
+        if not _port_is_free(state.port):
+            state.port = _free_port()
+            state.write(self.state_path)
+        self._start(state)
+        self._ensure_database(state)
+        version = migrate(self.url())
+        action = "created and started" if created else "started"
+        return f"{action}: running on 127.0.0.1:{state.port}, pgstac {version} (data in {state.data_dir})"
+
+    def _init(self, previous: ClusterState | None) -> ClusterState:
+        bindir = _find_bindir()
+        major = _major_version(bindir)
+        _check_postgis(bindir, major)
+        data_dir = Path(previous.data_dir) if previous else self._choose_data_dir()
+        password = previous.password if previous else secrets.token_urlsafe(24)
+        pwfile = data_dir.parent / ".pwfile"
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password + "\n")
+        if self._as_root():
+            service = pwd.getpwnam(_SERVICE_USER)
+            os.chown(pwfile, service.pw_uid, service.pw_gid)
+        try:
+            self._run([
+                str(bindir / "initdb"), "-D", str(data_dir), "-U", SUPERUSER, "--pwfile", str(pwfile),
+                "--auth-host=scram-sha-256", "--auth-local=peer", "-E", "UTF8", "--locale=C.UTF-8",
+            ])
+        finally:
+            pwfile.unlink(missing_ok=True)
+        state = ClusterState(str(data_dir), _free_port(), password, str(bindir), major)
+        state.write(self.state_path)
+        return state
+
+    def _start(self, state: ClusterState) -> None:
+        options = (
+            f"-c port={state.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
+            "-c max_connections=200 -c shared_buffers=256MB -c fsync=on"
+        )
+        log_file = Path(state.data_dir) / "server.log"
+        self._run([
+            str(Path(state.bindir) / "pg_ctl"), "start", "-D", state.data_dir, "-w", "-t", "60",
+            "-l", str(log_file), "-o", options,
+        ])
+
+    def _ensure_database(self, state: ClusterState) -> None:
+        with _connect(self.url("postgres")) as conn:
+            create_database(conn, DATABASE_NAME)
+
+    def down(self) -> str:
+        """Stop the cluster cleanly (fast shutdown: open sessions are ended, no recovery needed)."""
+        current = self.status()
+        state = self.state()
+        if not current.running or state is None:
+            return f"not running: {current.detail}"
+        self._run([str(Path(state.bindir) / "pg_ctl"), "stop", "-D", state.data_dir, "-m", "fast", "-w"])
+        return f"stopped (data kept in {state.data_dir})"
+
+    def destroy(self) -> str:
+        """Stop the cluster and delete its data and state."""
+        self.down()
+        state = self.state()
+        if state is not None:
+            self._run(["rm", "-rf", state.data_dir])
+        self.state_path.unlink(missing_ok=True)
+        return f"removed the cluster of {self.home}"
+
+
+@contextlib.contextmanager
+def _connect(url: str) -> Iterator[psycopg.Connection[Any]]:
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise DatabaseError(f"cannot connect to {_redact(url)}: {exc}") from exc
+    with conn:
+        yield conn
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+def create_database(conn: psycopg.Connection[Any], name: str) -> bool:
+    """Create database ``name`` unless it exists (``conn`` in autocommit). Returns whether it was created."""
+    exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if exists:
+        return False
+    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return True
+
+
+def drop_database(conn: psycopg.Connection[Any], name: str) -> None:
+    """Drop database ``name`` if it exists, ending its sessions (``conn`` in autocommit)."""
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def migrate(url: str) -> str:
+    """Create PostGIS and migrate the pgstac schema in the database at ``url`` to pypgstac's version.
+
+    Returns:
+        The pgstac version now in the database.
+    """
+    from pypgstac.db import PgstacDB
+    from pypgstac.migrate import Migrate
+
+    with _connect(url) as conn:
+        try:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        except psycopg.errors.FeatureNotSupported as exc:  # pragma: no cover - depends on the server
+            raise DatabaseError(f"PostGIS is not available in {_redact(url)}: {exc}") from exc
+        except psycopg.errors.UndefinedFile as exc:
+            raise DatabaseError(
+                f"PostGIS is not installed on the server of {_redact(url)}: install the postgis package "
+                f"for its PostgreSQL version (Debian: postgresql-<major>-postgis-3). {exc}"
+            ) from exc
+    db = PgstacDB(dsn=url)
+    try:
+        version = str(Migrate(db).run_migration())
+    except psycopg.Error as exc:
+        raise DatabaseError(f"pgstac migration of {_redact(url)} failed: {exc}") from exc
+    finally:
+        db.close()
+    with _connect(url) as conn:
+        # numberMatched in search answers: exact for small results, estimated for large ones (pgstac 'auto').
+        conn.execute("UPDATE pgstac.pgstac_settings SET value = 'auto' WHERE name = 'context' AND value = 'off'")
+    return version
+
+
+def pgstac_version(url: str) -> str | None:
+    """The pgstac version of the database at ``url``, or ``None`` when pgstac is not installed there."""
+    with _connect(url) as conn:
+        try:
+            row = conn.execute("SELECT pgstac.get_version()").fetchone()
+        except psycopg.errors.UndefinedFunction:
+            return None
+        except psycopg.errors.InvalidSchemaName:
+            return None
+    return str(row[0]) if row else None

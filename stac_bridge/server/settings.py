@@ -1,0 +1,38 @@
+"""Server settings, from the environment (prefix ``STAC_BRIDGE_``) or arguments."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServerSettings(BaseSettings):
+    """What the STAC API needs to know.
+
+    Attributes:
+        database_url: The pgstac database (``STAC_BRIDGE_DATABASE_URL``). When unset, ``stac-bridge serve``
+            brings up the managed cluster and uses it.
+        api_key: Turns the Transactions extension on; every write then needs ``Authorization: Bearer <key>``
+            (``STAC_BRIDGE_API_KEY``). Unset: the API is read-only.
+        title, description: Shown on the landing page.
+        cors_origins: Origins allowed to read the API from a browser (STAC Browser runs on another origin).
+        root_path: Set when the API is served under a path prefix behind a proxy.
+        db_min_conn_size, db_max_conn_size: The connection pool of each API process.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="STAC_BRIDGE_", extra="ignore")
+
+    database_url: SecretStr | None = None
+    api_key: SecretStr | None = None
+    title: str = "stac-bridge"
+    description: str = "A unified STAC catalog of provider catalogs that do not speak STAC, built by stac-bridge."
+    landing_id: str = "stac-bridge"
+    cors_origins: list[str] = ["*"]
+    root_path: str = ""
+    db_min_conn_size: int = 1
+    db_max_conn_size: int = 10
+
+    @property
+    def transactions(self) -> bool:
+        """Whether writes are enabled (only with an API key)."""
+        return self.api_key is not None and bool(self.api_key.get_secret_value())
