@@ -53,6 +53,8 @@ SUPERUSER: Final = "postgres"
 STATE_FILE: Final = "cluster.json"
 POSTGIS_PACKAGE: Final = "postgresql-{major}-postgis-3"
 _SERVICE_USER: Final = "postgres"
+QUERYABLES_PATH: Final = Path(__file__).with_name("queryables.json")
+INDEXED_QUERYABLES: Final = ("eo:cloud_cover",)
 
 
 def default_home() -> Path:
@@ -431,6 +433,11 @@ def migrate(url: str) -> str:
     with _connect(url) as conn:
         # numberMatched in search answers: exact for small results, estimated for large ones (pgstac 'auto').
         conn.execute("UPDATE pgstac.pgstac_settings SET value = 'auto' WHERE name = 'context' AND value = 'off'")
+        # Typed queryables, so that numbers filter and sort as numbers (and clients can list them).
+        conn.execute(
+            "SELECT pgstac.upsert_queryables(%s::jsonb, NULL, %s::text[], false)",
+            (QUERYABLES_PATH.read_text(), list(INDEXED_QUERYABLES)),
+        )
     return version
 
 
