@@ -1,0 +1,97 @@
+"""The command line as a user runs it: db life cycle, serve, load, in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pystac_client import Client
+
+from stac_bridge.pgstac.loader import PgstacLoader
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.db
+
+CLI = [sys.executable, "-m", "stac_bridge.cli"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=180, cwd=ROOT)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("STAC_BRIDGE_DATABASE_URL", "PGHOST", "PGDATABASE")}
+    env.update(extra)
+    return env
+
+
+def test_db_up_status_url_down(tmp_path: Path) -> None:
+    env = clean_env(STAC_BRIDGE_HOME=str(tmp_path / "home"))
+    try:
+        up = run("db", "up", env=env)
+        assert up.returncode == 0, up.stderr
+        assert up.stdout.startswith("created and started")
+        again = run("db", "up", env=env)
+        assert again.stdout.startswith("already running")
+        url = run("db", "url", env=env).stdout.strip()
+        assert url.startswith("postgresql://postgres:") and "@127.0.0.1:" in url
+        assert run("db", "status", env=env).returncode == 0
+        assert run("db", "down", env=env).stdout.startswith("stopped")
+        status = run("db", "status", env=env)
+        assert status.returncode == 3 and status.stdout.startswith("stopped")
+    finally:
+        run("db", "destroy", env=env)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture()
+def served(fresh_dsn: str) -> Iterator[str]:
+    with PgstacLoader(fresh_dsn) as loader:
+        loader.load_paths([ROOT / "examples" / "demo"])
+    port = free_port()
+    env = clean_env(STAC_BRIDGE_DATABASE_URL=fresh_dsn)
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--log-level", "warning"],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/_mgmt/ping", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"serve did not come up: {proc.communicate()[1]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_serve_answers_pystac_client(served: str) -> None:
+    client = Client.open(served)
+    items = list(client.search(collections=["stac-bridge-demo"], bbox=[5, 44, 13, 48], limit=20).items())
+    assert len(items) == 48
+
+
+def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    env = clean_env(STAC_BRIDGE_HOME=str(tmp_path / "nothing"))
+    result = run("load", str(ROOT / "examples" / "demo"), env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("stac-bridge: no database") and "Traceback" not in result.stderr
