@@ -49,6 +49,13 @@ def _rate(func: Callable[[Any], Any], inputs: Sequence[Any], seconds: float) -> 
             return done / (now - start)
 
 
+def _as_json(record: Any) -> Any:
+    """A record as JSON data: dicts and lists as they are, SDK objects through their ``to_dict``."""
+    if isinstance(record, dict | list):
+        return record
+    return record.to_dict()
+
+
 def _json_roundtrip(text: str) -> str:
     return json.dumps(json.loads(text))
 
@@ -62,8 +69,7 @@ def run(providers: Sequence[str], seconds: float) -> list[tuple[str, float, floa
         module = importlib.import_module(f"{cases_pkg.__name__}.{info.name}")
         for case in module.cases():
             records = case.baseline_inputs if case.baseline_inputs is not None else case.inputs
-            texts = [json.dumps(r if isinstance(r, dict | list) else getattr(r, "to_dict", lambda: r)())
-                     for r in records]
+            texts = [json.dumps(_as_json(r)) for r in records]
             rate = _rate(case.func, case.inputs, seconds)
             base = _rate(_json_roundtrip, texts, seconds)
             rows.append((f"{case.name} ({case.unit})", rate, base))

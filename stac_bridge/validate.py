@@ -96,7 +96,7 @@ class Validator:
 def _best_message(error: jsonschema.ValidationError) -> str:
     # STAC schemas nest anyOf/oneOf deeply; the most specific sub-error says what is actually wrong.
     best = jsonschema.exceptions.best_match([error])
-    return best.message
+    return str(best.message)
 
 
 @lru_cache(maxsize=8)

@@ -58,8 +58,10 @@ class LoadSummary:
 
 
 def read_stac(paths: Iterable[str | Path]) -> Iterator[dict[str, Any]]:
-    """Every STAC object in JSON files (one object, a list, or a FeatureCollection), ndjson files and
-    directories (searched recursively for ``*.json`` and ``*.ndjson``), in order.
+    """Every STAC object in files and directories, in order.
+
+    JSON files may hold one object, a list, or a FeatureCollection; ndjson files one object a line;
+    directories are searched recursively for ``*.json``, ``*.ndjson`` and ``*.jsonl``.
 
     Raises:
         LoadError: a file is not JSON, naming the file and the line.
@@ -241,8 +243,10 @@ class PgstacLoader:
         *,
         on_batch: Callable[[LoadSummary], None] | None = None,
     ) -> LoadSummary:
-        """Load every STAC object in files and directories (see :func:`read_stac`): the collections first,
-        wherever they stand, then the items, streamed in batches."""
+        """Load every STAC object in files and directories (see :func:`read_stac`).
+
+        The collections are loaded first, wherever they stand, then the items, streamed in batches.
+        """
         summary = self.load_collections(o for o in read_stac(paths) if o.get("type") == "Collection")
         summary.add(self.load_items((o for o in read_stac(paths) if o.get("type") != "Collection"), on_batch=on_batch))
         return summary

@@ -1,5 +1,7 @@
-"""Helpers that every provider transform shares: field access with named errors, datetimes, CRS codes,
-reprojection to WGS84 (densified, antimeridian-aware), bounding boxes, multihash checksums and data types.
+"""Helpers that every provider transform shares.
+
+Field access with named errors, datetimes, CRS codes, reprojection to WGS84 (densified, antimeridian-aware),
+bounding boxes, multihash checksums and provenance.
 
 Everything here is pure: no network, no files, no clock.
 """
@@ -10,6 +12,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Final, TypeVar
 
@@ -29,8 +32,10 @@ _MISSING: Final = object()
 
 
 class Fields:
-    """Typed access to one record's fields, raising :class:`TransformError` that names the provider, the record
-    and the field for anything missing or of the wrong type.
+    """Typed access to one record's fields.
+
+    Anything missing or of the wrong type raises a :class:`TransformError` that names the provider, the record
+    and the field.
 
     Args:
         provider: The adapter name, e.g. ``"byoc"``.
@@ -146,13 +151,13 @@ def parse_datetime(value: str) -> dt.datetime:
         text = text[:-1] + "+00:00"
     parsed = dt.datetime.fromisoformat(text)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed
 
 
 def format_datetime(value: dt.datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, keeping microseconds only when there are some."""
-    utc = value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    utc = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
     text = utc.strftime("%Y-%m-%dT%H:%M:%S")
     if utc.microsecond:
         text += f".{utc.microsecond:06d}"
@@ -249,8 +254,10 @@ def _densify(shape: BaseGeometry, points_per_edge: int) -> BaseGeometry:
 
 
 def _unwrap_longitudes(shape: BaseGeometry) -> BaseGeometry:
-    """Make each ring's longitudes continuous (a ring crossing 180 goes to 181 rather than jumping to -179),
-    which is the form ``antimeridian.fix_shape`` splits correctly."""
+    """Make each ring's longitudes continuous, the form ``antimeridian.fix_shape`` splits correctly.
+
+    A ring crossing 180 then goes on to 181 rather than jumping to -179.
+    """
 
     def unwrap(coords: Any) -> Any:
         import numpy as np
@@ -329,8 +336,9 @@ PROVENANCE_FIELDS: Final = (PROVENANCE_PROVIDER, PROVENANCE_SOURCE_ID, PROVENANC
 
 
 def provenance(provider: str, source_id: str, transform_version: int) -> dict[str, str]:
-    """The fields that say where a STAC object came from: put them in an Item's ``properties`` or at a
-    Collection's top level.
+    """The fields that say where a STAC object came from.
+
+    Put them in an Item's ``properties`` or at a Collection's top level.
 
     ``stac_bridge:transform`` is ``<provider>/<version>``: a transform module bumps its version whenever its
     output changes, so a catalog can be re-translated selectively.
@@ -340,3 +348,92 @@ def provenance(provider: str, source_id: str, transform_version: int) -> dict[st
         PROVENANCE_SOURCE_ID: source_id,
         PROVENANCE_TRANSFORM: f"{provider}/{transform_version}",
     }
+
+
+# --- raster metadata: GDAL data type names, GDAL geotransforms, decimal scaling ----------------------------
+
+#: GDAL data type names (as Descartes Labs and GDAL write them) -> STAC ``data_type``.
+GDAL_TO_STAC_DTYPE: Final[dict[str, str]] = {
+    "Byte": "uint8",
+    "Int8": "int8",
+    "UInt16": "uint16",
+    "Int16": "int16",
+    "UInt32": "uint32",
+    "Int32": "int32",
+    "UInt64": "uint64",
+    "Int64": "int64",
+    "Float16": "float16",
+    "Float32": "float32",
+    "Float64": "float64",
+    "CInt16": "cint16",
+    "CInt32": "cint32",
+    "CFloat32": "cfloat32",
+    "CFloat64": "cfloat64",
+}
+STAC_TO_GDAL_DTYPE: Final[dict[str, str]] = {v: k for k, v in GDAL_TO_STAC_DTYPE.items()}
+_GDAL_DTYPES_FOLDED: Final[dict[str, str]] = {k.lower(): v for k, v in GDAL_TO_STAC_DTYPE.items()}
+
+
+def gdal_dtype_to_stac(name: str) -> str:
+    """Map a GDAL data type name to the STAC ``data_type`` (``UInt16`` -> ``uint16``), case-insensitively.
+
+    Raises:
+        ValueError: not a GDAL data type name.
+
+    """
+    try:
+        return _GDAL_DTYPES_FOLDED[name.strip().lower()]
+    except KeyError:
+        raise ValueError(f"not a GDAL data type: {name!r}") from None
+
+
+def stac_dtype_to_gdal(data_type: str) -> str:
+    """Map a STAC ``data_type`` to its GDAL data type name (``uint8`` -> ``Byte``).
+
+    Raises:
+        ValueError: the STAC data type has no GDAL name (e.g. ``other``).
+
+    """
+    try:
+        return STAC_TO_GDAL_DTYPE[data_type]
+    except KeyError:
+        raise ValueError(f"STAC data_type {data_type!r} has no GDAL name") from None
+
+
+def gdal_geotransform_to_affine(geotransform: list[float]) -> list[float]:
+    """Reorder GDAL's ``[x0, xres, xrot, y0, yrot, yres]`` into ``proj:transform`` order.
+
+    ``proj:transform`` is the affine ``[a, b, c, d, e, f]`` = ``[xres, xrot, x0, yrot, yres, y0]``.
+
+    Raises:
+        ValueError: the geotransform does not have 6 numbers.
+
+    """
+    if len(geotransform) != 6:
+        raise ValueError(f"a GDAL geotransform has 6 numbers, not {len(geotransform)}")
+    x0, xres, xrot, y0, yrot, yres = geotransform
+    return [xres, xrot, x0, yrot, yres, y0]
+
+
+def affine_to_gdal_geotransform(transform: list[float]) -> list[float]:
+    """Reorder a ``proj:transform`` (6 numbers, or 9 with the row ``0, 0, 1``) into a GDAL geotransform.
+
+    Raises:
+        ValueError: the transform does not have 6 or 9 numbers.
+
+    """
+    if len(transform) not in (6, 9):
+        raise ValueError(f"proj:transform has 6 or 9 numbers, not {len(transform)}")
+    xres, xrot, x0, yrot, yres, y0 = transform[:6]
+    return [x0, xres, xrot, y0, yrot, yres]
+
+
+def shift_decimal(value: float, places: int) -> float:
+    """Multiply by ``10**places`` on the shortest decimal form of ``value``.
+
+    Unit changes such as fraction -> percent or nanometres -> micrometres then give the number a person would
+    write (``0.5646`` -> ``56.46``, not ``56.459999999999994``), and shifting back usually restores the
+    original exactly (callers that need exactness check it).
+
+    """
+    return float(Decimal(repr(float(value))).scaleb(places))

@@ -108,7 +108,8 @@ def test_a_database_error_rolls_the_whole_batch_back(loader: PgstacLoader, fresh
             "IF NEW.id = 'demo-005' THEN RAISE EXCEPTION 'refused %', NEW.id; END IF; RETURN NEW; END $$"
         )
         conn.execute(
-            "CREATE TRIGGER fail_on_005 BEFORE INSERT ON pgstac.items FOR EACH ROW EXECUTE FUNCTION pgstac.fail_on_005()"
+            "CREATE TRIGGER fail_on_005 BEFORE INSERT ON pgstac.items "
+            "FOR EACH ROW EXECUTE FUNCTION pgstac.fail_on_005()"
         )
     with pytest.raises(LoadError, match="rolled back"):
         loader.load_items(items)
