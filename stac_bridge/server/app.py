@@ -130,7 +130,7 @@ async def _guard_parameters(
 
 
 def _database_errors() -> dict[type[Exception], int]:
-    """asyncpg errors that come from what the client asked, not from the server: 400."""
+    """Asyncpg errors that come from what the client asked, not from the server: 400."""
     import asyncpg.exceptions as pg
 
     return {
