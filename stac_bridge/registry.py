@@ -23,6 +23,7 @@ ENTRY_POINT_GROUP: Final = "stac_bridge.adapters"
 #: Built-in adapters, imported only when asked for.
 _BUILTINS: Final[dict[str, str]] = {
     "stac": "stac_bridge.transforms.stac:ADAPTER",
+    "capella": "stac_bridge.transforms.capella:ADAPTER",
 }
 
 

@@ -1,0 +1,188 @@
+"""A stand-in Capella console API for tests: a real HTTP server on 127.0.0.1 and a free port.
+
+It answers the way capella-console-client 0.20.0 expects (see shared/providers/PROTOCOLS.md):
+
+- ``GET /user``: the user record (how the client checks an API key or token);
+- ``POST /catalog/search``: a STAC ItemCollection with ``numberMatched``, ``numberReturned`` and a ``next`` link;
+  the client POSTs the same body plus ``"page": n`` to that link. ``query`` (eq, in, gt, gte, lt, lte, and
+  ``datetime`` with ``eq`` of an ``a/b`` interval), ``collections``, ``ids``, ``bbox`` and ``sortby`` are honoured;
+- ``POST /task``: stores the tasking request and answers it with ``taskingrequestId``, ``userId``, ``orgId``,
+  ``submissionTime`` and a ``statusHistory``; ``GET /task/{id}`` gives it back;
+- ``Authorization: ApiKey <key>`` or ``Bearer <token>`` on every route, else 401.
+
+Every request body is kept in ``requests`` for assertions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from stac_bridge.transforms._common import parse_datetime
+
+
+@dataclass
+class CapellaStandIn:
+    """What the stand-in serves and what it was asked."""
+
+    items: Sequence[Mapping[str, Any]]
+    user: Mapping[str, Any]
+    api_keys: frozenset[str] = frozenset({"test-api-key"})
+    tokens: frozenset[str] = frozenset({"test-token"})
+    #: Capella serves at most 900 per page; a smaller cap makes a few items span several pages.
+    max_page_size: int = 900
+    requests: list[tuple[str, str, Any]] = field(default_factory=list)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    base_url: str = ""
+
+    def authorised(self, header: str | None) -> bool:
+        scheme, _, value = (header or "").partition(" ")
+        return (scheme == "ApiKey" and value in self.api_keys) or (scheme == "Bearer" and value in self.tokens)
+
+    def search(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        matches = [item for item in self.items if _matches(item, body)]
+        for sort in reversed(body.get("sortby") or []):
+            name = str(sort["field"]).removeprefix("properties.")
+            matches.sort(key=lambda item: _sort_key(item, name), reverse=sort.get("direction") == "desc")
+        limit = min(int(body.get("limit", 500)), self.max_page_size)
+        page = int(body.get("page", 1))
+        chunk = matches[(page - 1) * limit: page * limit]
+        links = []
+        if page * limit < len(matches):
+            links.append({"rel": "next", "href": f"{self.base_url}/catalog/search?page={page + 1}"})
+        return {
+            "type": "FeatureCollection",
+            "features": list(chunk),
+            "numberMatched": len(matches),
+            "numberReturned": len(chunk),
+            "links": links,
+        }
+
+    def create_task(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        task_id = f"task-{len(self.tasks) + 1}"
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        props = dict(body.get("properties", {}))
+        props.update({
+            "taskingrequestId": task_id,
+            "userId": self.user["id"],
+            "orgId": self.user["organizationId"],
+            "submissionTime": now,
+            "statusHistory": [{"time": now, "code": "received", "message": "Request created"}],
+        })
+        task = {"type": "Feature", "geometry": body.get("geometry"), "properties": props}
+        self.tasks[task_id] = task
+        return task
+
+
+def _sort_key(item: Mapping[str, Any], name: str) -> Any:
+    value = item.get(name, item.get("properties", {}).get(name))
+    return (value is None, value)
+
+
+def _matches(item: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+    if body.get("collections") and item.get("collection") not in body["collections"]:
+        return False
+    if body.get("ids") and item.get("id") not in body["ids"]:
+        return False
+    if body.get("bbox") and item.get("bbox"):
+        w, s, e, n = body["bbox"][:4]
+        iw, is_, ie, in_ = item["bbox"][:4]
+        if iw > e or ie < w or is_ > n or in_ < s:
+            return False
+    props = item.get("properties", {})
+    return all(_condition(props, name, ops) for name, ops in (body.get("query") or {}).items())
+
+
+def _condition(props: Mapping[str, Any], name: str, ops: Mapping[str, Any]) -> bool:
+    value = props.get(name)
+    for op, wanted in ops.items():
+        if name == "datetime":
+            moment = parse_datetime(str(value))
+            if isinstance(wanted, str) and "/" in wanted:
+                start, _, end = wanted.partition("/")
+                if (start not in ("", "..") and moment < parse_datetime(start)) or (
+                    end not in ("", "..") and moment > parse_datetime(end)
+                ):
+                    return False
+                continue
+            value_cmp: Any = moment
+            wanted = parse_datetime(str(wanted))
+        else:
+            value_cmp = value
+        if op == "in":
+            hit = any(v in wanted for v in value_cmp) if isinstance(value_cmp, list) else value_cmp in wanted
+        elif op == "eq":
+            hit = value_cmp == wanted
+        elif value_cmp is None:
+            hit = False
+        else:
+            hit = {"gt": value_cmp > wanted, "gte": value_cmp >= wanted,
+                   "lt": value_cmp < wanted, "lte": value_cmp <= wanted}[op]
+        if not hit:
+            return False
+    return True
+
+
+def _handler(state: CapellaStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
+            pass
+
+        def _reply(self, status: int, payload: Any) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self) -> Any:
+            length = int(self.headers.get("Content-Length") or 0)
+            return json.loads(self.rfile.read(length) or b"null")
+
+        def _route(self, method: str) -> None:
+            path = self.path.split("?", 1)[0]
+            body = self._body() if method == "POST" else None
+            state.requests.append((method, self.path, body))
+            if not state.authorised(self.headers.get("Authorization")):
+                self._reply(401, {"error": {"message": "Unauthorized", "code": "UNAUTHORIZED"}})
+                return
+            if method == "GET" and path == "/user":
+                self._reply(200, state.user)
+            elif method == "POST" and path == "/catalog/search":
+                self._reply(200, state.search(body or {}))
+            elif method == "POST" and path == "/task":
+                self._reply(201, state.create_task(body or {}))
+            elif method == "GET" and path.startswith("/task/") and path[len("/task/"):] in state.tasks:
+                self._reply(200, state.tasks[path[len("/task/"):]])
+            else:
+                self._reply(404, {"error": {"message": f"no route {method} {path}", "code": "NOT_FOUND"}})
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self._route("GET")
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._route("POST")
+
+    return Handler
+
+
+@contextmanager
+def serve(state: CapellaStandIn) -> Iterator[CapellaStandIn]:
+    """Run the stand-in on 127.0.0.1 and a free port for the duration of the block; ``state.base_url`` is set."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -1,0 +1,570 @@
+"""Capella transforms: golden files, exact round trips, offline validation, one test per normalisation."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pystac
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stac_bridge import get_adapter
+from stac_bridge.errors import TransformError
+from stac_bridge.registry import Adapter
+from stac_bridge.transforms import capella
+from stac_bridge.validate import Validator
+from tests.golden import assert_golden
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "capella"
+EXPECTED = FIXTURES / "expected"
+
+Valid = Callable[[Any], dict[str, Any]]
+
+
+def load(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def as_dict(item: pystac.Item | pystac.Collection) -> dict[str, Any]:
+    return item.to_dict(include_self_link=False, transform_hrefs=False)
+
+
+def catalog_items() -> list[tuple[str, dict[str, Any]]]:
+    cases = [(name, load(f"{name}.json")) for name in ("stac_item_SLC", "stac_item_GEO")]
+    for page in ("search_page1", "search_page2"):
+        for index, feature in enumerate(load(f"{page}.json")["features"]):
+            cases.append((f"{page}_feature{index}", feature))
+    return cases
+
+
+ITEMS = catalog_items()
+TASKING = [(name, load(f"{name}.json")) for name in ("tasking_request_body", "tasking_request_response")]
+
+
+@pytest.fixture
+def geo() -> dict[str, Any]:
+    return copy.deepcopy(load("stac_item_GEO.json"))
+
+
+@pytest.fixture
+def body() -> dict[str, Any]:
+    return copy.deepcopy(load("tasking_request_body.json"))
+
+
+# --- golden files and round trips on every fixture ---------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "raw"), ITEMS, ids=[n for n, _ in ITEMS])
+def test_item_golden_valid_and_round_trip(name: str, raw: dict[str, Any], assert_valid: Valid) -> None:
+    original = copy.deepcopy(raw)
+    item = capella.item_to_stac(raw)
+    stac = assert_valid(item)
+    assert_golden(EXPECTED / f"{name}.json", stac)
+    assert raw == original, "the transform must not touch its input"
+    assert capella.stac_to_item(item) == raw
+    assert capella.stac_to_item(stac) == raw
+    assert capella.stac_to_item(json.loads(json.dumps(stac))) == raw
+
+
+@pytest.mark.parametrize(("name", "raw"), TASKING, ids=[n for n, _ in TASKING])
+def test_tasking_golden_valid_and_round_trip(name: str, raw: dict[str, Any], assert_valid: Valid) -> None:
+    original = copy.deepcopy(raw)
+    item = capella.tasking_request_to_stac(raw)
+    stac = assert_valid(item)
+    assert_golden(EXPECTED / f"{name}.json", stac)
+    assert raw == original
+    assert capella.stac_to_tasking_request(item) == raw
+    assert capella.stac_to_tasking_request(json.loads(json.dumps(stac))) == raw
+
+
+def test_tasking_collection_is_valid_and_holds_the_tasking_items(assert_valid: Valid) -> None:
+    collection = capella.tasking_collection()
+    stac = assert_valid(collection)
+    assert stac["id"] == capella.TASKING_COLLECTION_ID == "capella-tasking"
+    assert stac["stac_bridge:provider"] == "capella"
+    item = capella.tasking_request_to_stac(load("tasking_request_response.json"))
+    assert item.collection_id == collection.id
+
+
+def test_every_extension_url_written_is_in_the_offline_schema_index(stac_validator: Validator) -> None:
+    assert stac_validator.schema_dir is not None
+    index = json.loads((stac_validator.schema_dir / "index.json").read_text())
+    for url, _fields in capella._EXTENSIONS.values():
+        assert url in index
+
+
+# --- one test per normalisation ---------------------------------------------------------------------------
+
+def test_proj_epsg_becomes_proj_code(geo: dict[str, Any], assert_valid: Valid) -> None:
+    geo["properties"]["proj:epsg"] = 32611
+    stac = assert_valid(capella.item_to_stac(geo))
+    assert stac["properties"]["proj:code"] == "EPSG:32611"
+    assert "proj:epsg" not in stac["properties"]
+    assert "https://stac-extensions.github.io/projection/v2.0.0/schema.json" in stac["stac_extensions"]
+    assert capella.stac_to_item(stac)["properties"]["proj:epsg"] == 32611
+
+
+def test_null_proj_epsg_becomes_null_proj_code(geo: dict[str, Any], assert_valid: Valid) -> None:
+    geo["properties"]["proj:epsg"] = None
+    stac = assert_valid(capella.item_to_stac(geo))
+    assert stac["properties"]["proj:code"] is None
+    assert capella.stac_to_item(stac) == geo
+
+
+def test_asset_proj_epsg_becomes_proj_code(geo: dict[str, Any], assert_valid: Valid) -> None:
+    geo["assets"]["HH"]["proj:epsg"] = 32642
+    geo["assets"]["HH"]["proj:shape"] = [100, 200]
+    stac = assert_valid(capella.item_to_stac(geo))
+    assert stac["assets"]["HH"]["proj:code"] == "EPSG:32642"
+    assert capella.stac_to_item(stac) == geo
+
+
+def test_undeclared_extensions_are_declared_in_current_versions(geo: dict[str, Any], assert_valid: Valid) -> None:
+    geo["stac_extensions"] = []
+    stac = assert_valid(capella.item_to_stac(geo))
+    assert stac["stac_version"] == "1.1.0"
+    assert stac["stac_extensions"] == [
+        "https://stac-extensions.github.io/sar/v1.3.0/schema.json",
+        "https://stac-extensions.github.io/sat/v1.2.0/schema.json",
+        "https://stac-extensions.github.io/view/v1.1.0/schema.json",
+        "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
+    ]
+    assert capella.stac_to_item(stac)["stac_extensions"] == []
+
+
+def test_extension_declared_but_unused_is_not_written() -> None:
+    # The SLC item declares projection v1.1 but has no proj: field.
+    stac = as_dict(capella.item_to_stac(load("stac_item_SLC.json")))
+    assert not any("projection" in url for url in stac["stac_extensions"])
+
+
+def test_processing_fields_declare_processing(geo: dict[str, Any], assert_valid: Valid) -> None:
+    geo["properties"]["processing:software"] = {"capella-sar-processor": "2.34.1"}
+    geo["properties"]["processing:level"] = "L2"
+    stac = assert_valid(capella.item_to_stac(geo))
+    assert "https://stac-extensions.github.io/processing/v1.2.0/schema.json" in stac["stac_extensions"]
+    assert stac["properties"]["processing:level"] == "L2"
+
+
+def test_locale_fields_kept_under_capella(geo: dict[str, Any]) -> None:
+    props = as_dict(capella.item_to_stac(geo))["properties"]
+    assert props["capella:locale_timezone"] == "Etc/GMT-5"
+    assert props["capella:locale_datetime"] == "2024-05-12T22:17:10.928693+0500"
+    assert props["capella:locale_time"] == "22:17:10.928693"
+    assert not any(key.startswith("locale:") for key in props)
+
+
+def test_look_angle_becomes_off_nadir(geo: dict[str, Any]) -> None:
+    props = as_dict(capella.item_to_stac(geo))["properties"]
+    assert props["view:off_nadir"] == 10.6
+    assert "view:look_angle" not in props
+
+
+def test_look_angle_beside_off_nadir_is_displaced_not_lost(geo: dict[str, Any], assert_valid: Valid) -> None:
+    geo["properties"]["view:off_nadir"] = 10.0
+    stac = assert_valid(capella.item_to_stac(geo))
+    assert stac["properties"]["view:off_nadir"] == 10.0
+    assert capella.stac_to_item(stac) == geo
+
+
+def test_field_unknown_to_its_extension_goes_under_capella(geo: dict[str, Any], assert_valid: Valid) -> None:
+    geo["properties"]["sar:image_length"] = 5000
+    stac = assert_valid(capella.item_to_stac(geo))
+    assert stac["properties"]["capella:sar_image_length"] == 5000
+    assert capella.stac_to_item(stac) == geo
+
+
+def test_stac_version_upgraded_and_original_recorded(geo: dict[str, Any]) -> None:
+    stac = as_dict(capella.item_to_stac(geo))
+    assert stac["stac_version"] == "1.1.0"
+    record = stac["properties"]["capella:normalization"]
+    assert record["stac_version"] == "1.0.0"
+    assert record["stac_extensions"] == geo["stac_extensions"]
+
+
+def test_datetime_with_offset_is_written_in_utc(geo: dict[str, Any], assert_valid: Valid) -> None:
+    geo["properties"]["datetime"] = "2024-05-12T22:17:10+05:00"
+    stac = assert_valid(capella.item_to_stac(geo))
+    assert stac["properties"]["datetime"] == "2024-05-12T17:17:10Z"
+    assert capella.stac_to_item(stac)["properties"]["datetime"] == "2024-05-12T22:17:10+05:00"
+
+
+def test_missing_bbox_is_computed_and_not_given_back(geo: dict[str, Any], assert_valid: Valid) -> None:
+    del geo["bbox"]
+    stac = assert_valid(capella.item_to_stac(geo))
+    assert stac["bbox"] == pytest.approx([70.05, 30.05, 70.15, 30.15])
+    assert "bbox" not in capella.stac_to_item(stac)
+
+
+def test_collection_link_added_and_removed(geo: dict[str, Any]) -> None:
+    stac = as_dict(capella.item_to_stac(geo))
+    assert stac["collection"] == "capella-archive"
+    assert [link["rel"] for link in stac["links"]] == ["collection"]
+    assert capella.stac_to_item(stac)["links"] == []
+
+
+def test_provenance_recorded(geo: dict[str, Any]) -> None:
+    props = as_dict(capella.item_to_stac(geo))["properties"]
+    assert props["stac_bridge:provider"] == "capella"
+    assert props["stac_bridge:source_id"] == geo["id"]
+    assert props["stac_bridge:transform"] == "capella/1"
+
+
+def test_property_named_like_the_record_is_kept(geo: dict[str, Any], assert_valid: Valid) -> None:
+    geo["properties"]["capella:normalization"] = "theirs"
+    stac = assert_valid(capella.item_to_stac(geo))
+    assert capella.stac_to_item(stac) == geo
+
+
+def test_item_made_elsewhere_is_written_with_capella_habits(geo: dict[str, Any]) -> None:
+    stac = as_dict(capella.item_to_stac(geo))
+    del stac["properties"]["capella:normalization"]
+    back = capella.stac_to_item(stac)
+    assert back["properties"]["proj:epsg"] == 32642
+    assert back["properties"]["view:look_angle"] == 10.6
+    assert back["properties"]["locale:timezone"] == "Etc/GMT-5"
+    assert back["stac_version"] == "1.0.0"
+    assert "https://stac-extensions.github.io/projection/v1.1.0/schema.json" in back["stac_extensions"]
+
+
+def test_tasking_request_mapping(assert_valid: Valid) -> None:
+    stac = assert_valid(capella.tasking_request_to_stac(load("tasking_request_response.json")))
+    props = stac["properties"]
+    assert stac["id"] == "abc"
+    assert stac["geometry"] == {"type": "Point", "coordinates": [-100.0, 40.0]}
+    assert stac["bbox"] == [-100.0, 40.0, -100.0, 40.0]
+    assert stac["collection"] == "capella-tasking"
+    assert props["datetime"] is None
+    assert props["start_datetime"] == "2020-04-21T22:18:57.936000Z"
+    assert props["end_datetime"] == "2020-04-28T22:18:57.936000Z"
+    assert props["created"] == "2020-04-21T21:20:54.385000Z"
+    assert props["title"] == "TASKING_REQUEST_NAME"
+    assert props["capella:status"] == "completed"
+    assert props["capella:collect_constraints"]["offNadirMax"] == 40
+    assert len(props["capella:status_history"]) == 8
+    assert props["capella:tasking_request_id"] == "abc"
+
+
+def test_tasking_status_is_the_latest_by_time(body: dict[str, Any]) -> None:
+    body["properties"]["statusHistory"] = [
+        {"time": "2024-01-01T00:00:00Z", "code": "received"},
+        {"time": "2024-01-03T00:00:00Z", "code": "accepted"},
+        {"time": "2024-01-02T00:00:00Z", "code": "review"},
+    ]
+    props = as_dict(capella.tasking_request_to_stac(body))["properties"]
+    assert props["capella:status"] == "accepted"
+    back = capella.stac_to_tasking_request(capella.tasking_request_to_stac(body))
+    assert back == body and "capella:status" not in back["properties"]
+
+
+def test_unsubmitted_request_gets_a_stable_derived_id(body: dict[str, Any]) -> None:
+    first = capella.tasking_request_to_stac(body).id
+    assert first == capella.tasking_request_to_stac(copy.deepcopy(body)).id
+    assert first.startswith("capella-tasking-") and len(first) == len("capella-tasking-") + 16
+    body["properties"]["taskingrequestName"] = "other"
+    assert capella.tasking_request_to_stac(body).id != first
+
+
+def test_empty_name_and_description_stay_under_capella(body: dict[str, Any], assert_valid: Valid) -> None:
+    body["properties"]["taskingrequestName"] = ""
+    body["properties"]["taskingrequestDescription"] = ""
+    stac = assert_valid(capella.tasking_request_to_stac(body))
+    assert "title" not in stac["properties"] and "description" not in stac["properties"]
+    assert stac["properties"]["capella:tasking_request_description"] == ""
+    assert capella.stac_to_tasking_request(stac) == body
+
+
+def test_tasking_item_made_elsewhere_uses_capella_names() -> None:
+    stac = as_dict(capella.tasking_request_to_stac(load("tasking_request_response.json")))
+    del stac["properties"]["capella:normalization"]
+    props = capella.stac_to_tasking_request(stac)["properties"]
+    assert props["windowOpen"] == "2020-04-21T22:18:57.936000Z"
+    assert props["taskingrequestName"] == "TASKING_REQUEST_NAME"
+    assert props["collectConstraints"]["offNadirMin"] == 25
+    assert props["taskingrequestId"] == "abc"
+    assert "capella:status" not in props and "status" not in props
+
+
+# --- bad input: a TransformError naming provider, record and field ----------------------------------------
+
+def _error(func: Callable[[Any], Any], record: Any) -> TransformError:
+    with pytest.raises(TransformError) as info:
+        func(record)
+    assert info.value.provider == "capella"
+    return info.value
+
+
+def test_item_without_geometry(geo: dict[str, Any]) -> None:
+    del geo["geometry"]
+    error = _error(capella.item_to_stac, geo)
+    assert (error.record_id, error.field) == (geo["id"], "geometry")
+
+
+def test_item_with_null_geometry(geo: dict[str, Any]) -> None:
+    geo["geometry"] = None
+    assert _error(capella.item_to_stac, geo).field == "geometry"
+
+
+def test_item_with_unparsable_date(geo: dict[str, Any]) -> None:
+    geo["properties"]["start_datetime"] = "12/05/2024 17:17"
+    error = _error(capella.item_to_stac, geo)
+    assert (error.record_id, error.field) == (geo["id"], "properties.start_datetime")
+    assert "12/05/2024 17:17" in str(error)
+
+
+def test_item_with_unknown_crs(geo: dict[str, Any]) -> None:
+    geo["properties"]["proj:epsg"] = 999999
+    error = _error(capella.item_to_stac, geo)
+    assert (error.record_id, error.field) == (geo["id"], "properties.proj:epsg")
+
+
+def test_item_with_wrong_type(geo: dict[str, Any]) -> None:
+    geo["properties"]["sar:center_frequency"] = "9.65"
+    error = _error(capella.item_to_stac, geo)
+    assert (error.record_id, error.field) == (geo["id"], "properties.sar:center_frequency")
+    assert "number" in error.reason
+
+
+def test_item_with_epsg_as_string(geo: dict[str, Any]) -> None:
+    geo["properties"]["proj:epsg"] = "32642"
+    assert _error(capella.item_to_stac, geo).field == "properties.proj:epsg"
+
+
+def test_item_without_any_datetime(geo: dict[str, Any]) -> None:
+    for key in ("datetime", "start_datetime", "end_datetime"):
+        del geo["properties"][key]
+    assert _error(capella.item_to_stac, geo).field == "properties.datetime"
+
+
+def test_item_that_is_not_an_object() -> None:
+    assert _error(capella.item_to_stac, ["not", "an", "item"]).field is None
+
+
+def test_tasking_request_without_geometry(body: dict[str, Any]) -> None:
+    body["properties"]["taskingrequestId"] = "tr-1"
+    del body["geometry"]
+    error = _error(capella.tasking_request_to_stac, body)
+    assert (error.record_id, error.field) == ("tr-1", "geometry")
+
+
+def test_tasking_request_with_unparsable_window(body: dict[str, Any]) -> None:
+    body["properties"]["windowClose"] = "next tuesday"
+    error = _error(capella.tasking_request_to_stac, body)
+    assert error.field == "properties.windowClose"
+    assert error.record_id is not None and error.record_id.startswith("capella-tasking-")
+
+
+def test_tasking_request_with_wrong_type(body: dict[str, Any]) -> None:
+    body["properties"]["collectConstraints"] = "offNadirMax=40"
+    assert _error(capella.tasking_request_to_stac, body).field == "properties.collectConstraints"
+
+
+def test_stac_to_item_refuses_a_tasking_item() -> None:
+    stac = as_dict(capella.tasking_request_to_stac(load("tasking_request_body.json")))
+    assert _error(capella.stac_to_item, stac).field == "properties.capella:normalization"
+
+
+# --- the adapter ------------------------------------------------------------------------------------------
+
+def test_adapter_is_registered_and_round_trips_both_kinds(assert_valid: Valid) -> None:
+    adapter = get_adapter("capella")
+    assert isinstance(adapter, Adapter)
+    for name, raw in [*ITEMS[:1], *TASKING]:
+        record = adapter.classify(raw)
+        assert record.kind == ("item" if name.startswith("stac_item") else "tasking_request")
+        stac = assert_valid(adapter.to_stac(record))
+        assert adapter.from_stac(stac) == raw
+
+
+def test_adapter_refuses_what_is_neither() -> None:
+    with pytest.raises(TransformError) as info:
+        get_adapter("capella").classify(load("user.json"))
+    assert info.value.provider == "capella" and info.value.record_id == "MOCK_ID"
+
+
+# --- generated records ------------------------------------------------------------------------------------
+
+_json_leaf = (
+    st.none() | st.booleans() | st.integers(-10**6, 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False, width=32) | st.text(max_size=8)
+)
+json_values = st.recursive(
+    _json_leaf,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+_zones = st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=5)), dt.timezone(dt.timedelta(hours=-3.5))])
+_moments = st.datetimes(dt.datetime(2018, 1, 1), dt.datetime(2035, 1, 1), timezones=_zones)
+
+
+@st.composite
+def rfc3339(draw: st.DrawFn) -> str:
+    moment = draw(_moments)
+    style = draw(st.sampled_from(["iso", "z", "ms"]))
+    if style == "iso":
+        return moment.isoformat()
+    utc = moment.astimezone(dt.UTC)
+    if style == "ms":
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return utc.isoformat().replace("+00:00", "Z")
+
+
+_angles = st.floats(0, 90, allow_nan=False)
+_positive = st.floats(0, 1e4, allow_nan=False)
+_KNOWN: dict[str, st.SearchStrategy[Any]] = {
+    "platform": st.sampled_from(["capella-5", "capella-127"]),
+    "constellation": st.just("capella"),
+    "instruments": st.lists(st.text(min_size=1, max_size=8), max_size=2),
+    "sar:instrument_mode": st.sampled_from(["spotlight", "stripmap", "sliding_spotlight"]),
+    "sar:frequency_band": st.just("X"),
+    "sar:center_frequency": st.floats(1, 20, allow_nan=False),
+    "sar:polarizations": st.lists(st.sampled_from(["HH", "VV", "HV", "VH"]), min_size=1, unique=True),
+    "sar:product_type": st.sampled_from(["SLC", "GEO", "GEC", "SICD", "SIDD", "CPHD"]),
+    "sar:pixel_spacing_range": _positive,
+    "sar:resolution_azimuth": _positive,
+    "sar:looks_range": st.integers(0, 20),
+    "sar:looks_equivalent_number": _positive,
+    "sar:observation_direction": st.sampled_from(["left", "right"]),
+    "sat:orbit_state": st.sampled_from(["ascending", "descending"]),
+    "sat:absolute_orbit": st.integers(1, 10**5),
+    "view:incidence_angle": _angles,
+    "view:look_angle": _angles,
+    "view:azimuth": st.floats(0, 360, allow_nan=False),
+    "proj:epsg": st.sampled_from([32611, 32642, 4326, 3857, None]),
+    "proj:shape": st.lists(st.integers(1, 10**5), min_size=2, max_size=2),
+    "locale:timezone": st.sampled_from(["Etc/GMT-5", "America/Denver"]),
+    "locale:datetime": st.just("2024-05-12T22:17:10.928693+0500"),
+    "locale:time": st.just("22:17:10.928693"),
+    "sar:some_future_field": json_values,
+    "view:off_nadir": _angles,
+}
+_CAPELLA_EXTENSIONS = load("stac_item_GEO.json")["stac_extensions"]
+
+
+@st.composite
+def boxes(draw: st.DrawFn) -> dict[str, Any]:
+    lon = draw(st.floats(-179, 178, allow_nan=False))
+    lat = draw(st.floats(-89, 88, allow_nan=False))
+    size = draw(st.floats(0.001, 1, allow_nan=False))
+    ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+    if draw(st.booleans()):
+        return {"type": "Point", "coordinates": [lon, lat]}
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+@st.composite
+def capella_items(draw: st.DrawFn) -> dict[str, Any]:
+    props: dict[str, Any] = {"datetime": draw(rfc3339())}
+    if draw(st.booleans()):
+        props["start_datetime"], props["end_datetime"] = draw(rfc3339()), draw(rfc3339())
+    for key, strategy in _KNOWN.items():
+        if draw(st.booleans()):
+            props[key] = draw(strategy)
+    capella_keys = st.from_regex(r"capella:[a-z_]{1,14}", fullmatch=True)
+    props.update(draw(st.dictionaries(capella_keys, json_values, max_size=4)))
+    geometry = draw(boxes())
+    item: dict[str, Any] = {"type": "Feature"}
+    if draw(st.booleans()):
+        item["stac_version"] = "1.0.0"
+    if draw(st.booleans()):
+        item["stac_extensions"] = draw(st.lists(st.sampled_from(_CAPELLA_EXTENSIONS), unique=True))
+    item["id"] = draw(st.from_regex(r"CAPELLA_C[0-9]{2,3}_(SP|SM)_(SLC|GEO)_(HH|VV)_[0-9]{14}", fullmatch=True))
+    if draw(st.booleans()):
+        item["collection"] = draw(st.sampled_from(["capella-archive", "capella-open-data"]))
+    item["geometry"] = geometry
+    if draw(st.booleans()):
+        coords = geometry["coordinates"]
+        points = coords[0] if geometry["type"] == "Polygon" else [coords]
+        item["bbox"] = [min(p[0] for p in points), min(p[1] for p in points),
+                        max(p[0] for p in points), max(p[1] for p in points)]
+    item["properties"] = props
+    asset_keys = draw(st.lists(st.sampled_from(["HH", "VV", "metadata", "thumbnail"]), unique=True))
+    assets: dict[str, Any] = {}
+    for key in asset_keys:
+        asset: dict[str, Any] = {"href": f"https://example.com/{item['id']}/{key}", "roles": ["data"]}
+        if draw(st.booleans()):
+            asset["proj:epsg"] = draw(st.sampled_from([32611, 4326]))
+        assets[key] = asset
+    if assets or draw(st.booleans()):
+        item["assets"] = assets
+    if draw(st.booleans()):
+        item["links"] = draw(st.just([]) | st.just([{"rel": "self", "href": "https://example.com/item"}]))
+    return item
+
+
+_camel = st.from_regex(r"[a-z]{1,8}([A-Z][a-z]{1,6}){0,2}", fullmatch=True)
+
+
+status_entries = st.fixed_dictionaries({
+    "time": rfc3339(),
+    "code": st.sampled_from(["received", "review", "completed"]),
+    "message": st.text(max_size=8),
+})
+
+
+@st.composite
+def tasking_requests(draw: st.DrawFn) -> dict[str, Any]:
+    props: dict[str, Any] = {"windowOpen": draw(rfc3339()), "windowClose": draw(rfc3339())}
+    optional: dict[str, st.SearchStrategy[Any]] = {
+        "taskingrequestId": st.text(min_size=1, max_size=12),
+        "taskingrequestName": st.text(max_size=12),
+        "taskingrequestDescription": st.text(max_size=12) | st.none(),
+        "submissionTime": rfc3339(),
+        "collectionTier": st.sampled_from(["standard", "priority", "7_day", "routine"]),
+        "collectionType": st.sampled_from(["spotlight", "stripmap"]),
+        "archiveHoldback": st.sampled_from(["none", "1_year"]),
+        "pre_approval": st.booleans(),
+        "preApproval": st.booleans(),
+        "customAttribute1": st.none() | st.text(max_size=5),
+        "collectConstraints": st.dictionaries(_camel, json_values, max_size=4),
+        "processingConfig": st.fixed_dictionaries({"productTypes": st.lists(st.sampled_from(["SLC", "GEO"]))}),
+        "statusHistory": st.lists(status_entries, max_size=3),
+    }
+    for key, strategy in optional.items():
+        if draw(st.booleans()):
+            props[key] = draw(strategy)
+    props.update(draw(st.dictionaries(_camel, json_values, max_size=3)))
+    return {"type": "Feature", "geometry": draw(boxes()), "properties": props}
+
+
+_hypothesis = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_hypothesis
+@given(item=capella_items())
+def test_generated_items_round_trip_and_validate(item: dict[str, Any], assert_valid: Valid) -> None:
+    stac = capella.item_to_stac(item)
+    assert_valid(stac)
+    assert capella.stac_to_item(stac) == item
+    assert all(":" not in key or key.split(":")[0] in {"sar", "sat", "view", "proj", "capella", "stac_bridge"}
+               for key in stac.properties)
+
+
+@_hypothesis
+@given(request=tasking_requests())
+def test_generated_tasking_requests_round_trip_and_validate(
+    request: dict[str, Any], assert_valid: Valid
+) -> None:
+    stac = capella.tasking_request_to_stac(request)
+    assert_valid(stac)
+    assert capella.stac_to_tasking_request(stac) == request
+
+
+def test_repeat_request_is_not_a_tasking_request() -> None:
+    error = _error(capella.tasking_request_to_stac, load("repeat_request_response.json"))
+    assert error.field == "properties.windowOpen"
+    with pytest.raises(TransformError):
+        get_adapter("capella").classify(load("repeat_request_response.json"))
+
+
+def test_the_way_back_never_aliases_the_item(geo: dict[str, Any]) -> None:
+    item = capella.item_to_stac(geo)
+    back = capella.stac_to_item(item)
+    back["stac_extensions"].append("changed")
+    back["properties"]["sar:polarizations"].append("VV")
+    assert capella.stac_to_item(item) == geo
