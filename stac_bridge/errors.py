@@ -32,6 +32,18 @@ class TransformError(StacBridgeError, ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+class UntranslatableQueryError(TransformError):
+    """A search has a part the other query language cannot express (it is never silently widened or dropped).
+
+    Attributes:
+        part: The parameter or filter part that cannot be translated, e.g. ``"filter.or"`` or ``"platform"``.
+    """
+
+    def __init__(self, provider: str, part: str, reason: str) -> None:
+        self.part = part
+        super().__init__(provider, None, part, reason)
+
+
 class ValidationError(StacBridgeError):
     """A STAC object does not validate against its JSON schemas.
 

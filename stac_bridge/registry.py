@@ -24,6 +24,7 @@ ENTRY_POINT_GROUP: Final = "stac_bridge.adapters"
 _BUILTINS: Final[dict[str, str]] = {
     "stac": "stac_bridge.transforms.stac:ADAPTER",
     "capella": "stac_bridge.transforms.capella:ADAPTER",
+    "opensearch": "stac_bridge.transforms.opensearch:ADAPTER",
 }
 
 
