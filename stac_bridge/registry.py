@@ -25,6 +25,7 @@ _BUILTINS: Final[dict[str, str]] = {
     "stac": "stac_bridge.transforms.stac:ADAPTER",
     "capella": "stac_bridge.transforms.capella:ADAPTER",
     "opensearch": "stac_bridge.transforms.opensearch:ADAPTER",
+    "descartes": "stac_bridge.transforms.descartes:ADAPTER",
 }
 
 

@@ -92,17 +92,9 @@ class Fields:
         return value
 
     def _check(self, path: str, value: Any, kind: type | tuple[type, ...]) -> None:
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        # JSON has no int/float distinction worth failing on, but bool is not a number.
-        if isinstance(value, bool) and bool not in kinds:
-            ok = False
-        elif float in kinds and isinstance(value, int):
-            ok = True
-        else:
-            ok = isinstance(value, kinds)
-        if not ok:
-            names = " or ".join(_json_type_name(k) for k in kinds)
-            raise self.error(path, f"must be {names}, got {_json_type_name(type(value))} {value!r:.80}")
+        problem = json_type_problem(value, kind)
+        if problem is not None:
+            raise self.error(path, problem)
 
     def datetime(self, path: str, *, required: bool = True) -> dt.datetime | None:
         """A datetime field parsed as RFC 3339 (a naive value is taken as UTC)."""
@@ -123,6 +115,24 @@ class Fields:
             raise
         except (ValueError, TypeError, pyproj.exceptions.CRSError) as exc:
             raise self.error(path, f"is not {what}: {exc}") from exc
+
+
+def json_type_problem(value: Any, kind: type | tuple[type, ...]) -> str | None:
+    """What is wrong with a JSON value's type (``"must be a string, got an integer 3"``), or ``None``.
+
+    JSON has no int/float distinction worth failing on (an integer is a number), but a boolean is not a number.
+    """
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        ok = False
+    elif float in kinds and isinstance(value, int):
+        ok = True
+    else:
+        ok = isinstance(value, kinds)
+    if ok:
+        return None
+    names = " or ".join(_json_type_name(k) for k in kinds)
+    return f"must be {names}, got {_json_type_name(type(value))} {value!r:.80}"
 
 
 def _json_type_name(kind: type) -> str:
@@ -227,11 +237,28 @@ def reproject_to_wgs84(geometry: Mapping[str, Any], epsg: int, *, densify_points
         shape = _densify(shape, densify_points)
         transformer = _to_wgs84(epsg)
         shape = shapely.transform(shape, lambda xy: _transform_xy(transformer, xy))
-        shape = _unwrap_longitudes(shape)
+        # No unwrapping of longitudes here: antimeridian.fix_shape wants them in [-180, 180] and finds the
+        # crossings from the jumps; unwrapped (continuous) rings came out with part of the polygon missing.
     if shape.geom_type in ("Polygon", "MultiPolygon"):
+        if not _may_cross_antimeridian(shape):
+            # What antimeridian.fix_shape would return, without its per-vertex Python loop (most of the cost).
+            return dict(shapely.geometry.mapping(shapely.orient_polygons(shape)))
         fixed = antimeridian.fix_shape(shape)
         return dict(fixed if isinstance(fixed, Mapping) else shapely.geometry.mapping(fixed))
     return dict(shapely.geometry.mapping(shape))
+
+
+def _may_cross_antimeridian(shape: BaseGeometry) -> bool:
+    """Whether a lon/lat polygon touches +-180 or has an edge that jumps more than 180 degrees of longitude."""
+    import numpy as np
+
+    rings = [shape] if shape.geom_type == "Polygon" else list(shape.geoms)
+    for polygon in rings:
+        for ring in (polygon.exterior, *polygon.interiors):
+            lon = shapely.get_coordinates(ring)[:, 0]
+            if np.any(np.abs(lon) >= 180.0) or np.any(np.abs(np.diff(lon)) > 180.0):
+                return True
+    return False
 
 
 def _transform_xy(transformer: pyproj.Transformer, xy: Any) -> Any:
@@ -251,29 +278,6 @@ def _densify(shape: BaseGeometry, points_per_edge: int) -> BaseGeometry:
     if extent <= 0:
         return shape
     return shapely.segmentize(shape, extent / points_per_edge)
-
-
-def _unwrap_longitudes(shape: BaseGeometry) -> BaseGeometry:
-    """Make each ring's longitudes continuous, the form ``antimeridian.fix_shape`` splits correctly.
-
-    A ring crossing 180 then goes on to 181 rather than jumping to -179.
-    """
-
-    def unwrap(coords: Any) -> Any:
-        import numpy as np
-
-        out = coords.copy()
-        out[:, 0] = np.degrees(np.unwrap(np.radians(coords[:, 0])))
-        return out
-
-    if shape.geom_type == "Polygon":
-        return shapely.geometry.Polygon(
-            unwrap(shapely.get_coordinates(shape.exterior)),
-            [unwrap(shapely.get_coordinates(r)) for r in shape.interiors],
-        )
-    if shape.geom_type == "MultiPolygon":
-        return shapely.geometry.MultiPolygon([_unwrap_longitudes(p) for p in shape.geoms])
-    return shape
 
 
 def bbox_of(geometry: Mapping[str, Any]) -> list[float]:

@@ -30,7 +30,7 @@ import pystac
 from stac_bridge.errors import TransformError
 from stac_bridge.registry import ProviderRecord
 from stac_bridge.transforms import _common
-from stac_bridge.transforms._common import Fields
+from stac_bridge.transforms._common import Fields, json_type_problem
 
 __all__ = [
     "ADAPTER",
@@ -609,11 +609,9 @@ def _check_mapping(fields: Fields, key: str, value: Any) -> None:
 
 
 def _check(fields: Fields, path: str, value: Any, kind: type | tuple[type, ...]) -> None:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    number_ok = float in kinds and isinstance(value, int)
-    if isinstance(value, bool) or not (isinstance(value, kinds) or number_ok):
-        names = " or ".join("a number" if k is float else k.__name__ for k in kinds)
-        raise fields.error(path, f"must be {names}, got {type(value).__name__} {value!r:.80}")
+    problem = json_type_problem(value, kind)
+    if problem is not None:
+        raise fields.error(path, problem)
 
 
 def _check_bbox(fields: Fields, bbox: Any) -> None:

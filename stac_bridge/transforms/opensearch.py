@@ -196,17 +196,9 @@ class _Reader:
         return TransformError(PROVIDER, self.record_id, path, reason)
 
     def check(self, value: Any, kind: type | tuple[type, ...], path: str) -> Any:
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds:
-            ok = False
-        elif float in kinds and isinstance(value, int):
-            ok = True
-        else:
-            ok = isinstance(value, kinds)
-        if not ok:
-            names = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
-            got = _TYPE_NAMES.get(type(value), type(value).__name__)
-            raise self.error(path, f"must be {names}, got {got} {value!r:.80}")
+        problem = _common.json_type_problem(value, kind)
+        if problem is not None:
+            raise self.error(path, problem)
         return value
 
     def datetime(self, value: Any, path: str) -> str:
@@ -216,12 +208,6 @@ class _Reader:
             return _common.format_datetime(_common.parse_datetime(text))
         except ValueError as exc:
             raise self.error(path, f"is not an RFC 3339 datetime: {text!r}") from exc
-
-
-_TYPE_NAMES: Final[dict[type, str]] = {
-    dict: "an object", list: "an array", str: "a string", int: "an integer", float: "a number",
-    bool: "a boolean", type(None): "null",
-}
 
 
 def _os_datetime(stac_text: str) -> str:
