@@ -26,6 +26,7 @@ _BUILTINS: Final[dict[str, str]] = {
     "capella": "stac_bridge.transforms.capella:ADAPTER",
     "opensearch": "stac_bridge.transforms.opensearch:ADAPTER",
     "descartes": "stac_bridge.transforms.descartes:ADAPTER",
+    "byoc": "stac_bridge.transforms.byoc:ADAPTER",
 }
 
 
