@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from stac_bridge import __version__
 from stac_bridge.errors import StacBridgeError
@@ -166,6 +166,170 @@ def _add_validate(sub: Any) -> None:
     parser.set_defaults(func=_cmd_validate)
 
 
+# -- harvest, convert, export -----------------------------------------------------------------------------
+
+def _bbox(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a bbox: {text!r}") from exc
+    if len(values) not in (4, 6):
+        raise argparse.ArgumentTypeError("a bbox is west,south,east,north")
+    return values
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip():
+        raise argparse.ArgumentTypeError(f"a header is 'Name: value', not {text!r}")
+    return name.strip(), value.strip()
+
+
+def _instant(text: str) -> Any:
+    from stac_bridge.transforms._common import parse_datetime
+
+    try:
+        return parse_datetime(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an RFC 3339 datetime: {text!r}") from exc
+
+
+def _dead_letter_path(args: argparse.Namespace, out: str | None) -> Path:
+    if args.dead_letters:
+        return Path(args.dead_letters)
+    if out and out != "-":
+        return Path(out).with_suffix(".dead-letters.ndjson")
+    return Path(f"{args.provider}-dead-letters.ndjson")
+
+
+def _outputs(out: str | None) -> list[Any]:
+    from stac_bridge.harvest.sinks import NdjsonSink, StreamSink
+
+    if out is None:
+        return []
+    return [StreamSink(sys.stdout.buffer) if out == "-" else NdjsonSink(out)]
+
+
+def _run_with_progress(desc: str, run: Callable[[Callable[[Any], None]], Any]) -> Any:
+    """Run a harvest with a progress bar (records, pages, rate, errors) on a terminal."""
+    with _progress(None, "records", desc) as bar:
+
+        def update(progress: Any) -> None:
+            if progress.total is not None:
+                bar.total = progress.total
+            bar.n = progress.records
+            bar.set_postfix(pages=progress.pages, errors=progress.errors, refresh=False)
+            bar.refresh()
+
+        return run(update)
+
+
+def _report(summary: Any, dead_letters: Path, to_stdout: bool) -> int:
+    print(summary, file=sys.stdout if to_stdout else sys.stderr)
+    if summary.errors:
+        print(f"{summary.errors} records refused: see {dead_letters}", file=sys.stderr)
+    return 1 if summary.errors else 0
+
+
+def _cmd_harvest(args: argparse.Namespace) -> int:
+    import datetime
+
+    from stac_bridge.errors import ConfigError
+    from stac_bridge.harvest import SourceOptions, create_source
+    from stac_bridge.harvest.engine import LAST_RUN, HarvestState, run_harvest
+    from stac_bridge.harvest.http import RetryPolicy
+    from stac_bridge.harvest.sinks import NdjsonSink
+    from stac_bridge.pgstac.database import default_home
+
+    if args.out is None and not args.load:
+        raise ConfigError("say where the records go: --out FILE, --out - (stdout) and/or --load")
+    extra = {"headers": dict(args.header), "method": args.method}
+    options = SourceOptions(args.url, collections=args.collection, bbox=args.bbox, datetime=args.datetime,
+                            page_size=args.page_size, timeout=args.timeout,
+                            retry=RetryPolicy(attempts=args.retries + 1), extra=extra)
+    sinks = _outputs(args.out)
+    if args.load:
+        from stac_bridge.pgstac.database import database_url
+        from stac_bridge.pgstac.loader import PgstacLoader
+
+        sinks.append(PgstacLoader(database_url(start=args.start_db)))
+    dead_path = _dead_letter_path(args, args.out)
+    state = HarvestState(Path(args.state_dir) if args.state_dir else default_home() / "harvest")
+    since: datetime.datetime | Literal["last-run"] | None = LAST_RUN
+    if args.full or args.since:
+        since = args.since
+    source = create_source(args.provider, options)
+    try:
+        summary = _run_with_progress(f"harvest {args.provider}", lambda update: run_harvest(
+            source, sinks, dead_letters=NdjsonSink(dead_path, create_empty=False), state=state,
+            resume=args.resume, since=since, concurrency=args.concurrency, batch_size=args.batch_size,
+            progress=update))
+    finally:
+        source.close()
+    return _report(summary, dead_path, args.out != "-")
+
+
+def _add_harvest(sub: Any) -> None:
+    parser = sub.add_parser("harvest", help="harvest a provider API into STAC (ndjson and/or pgstac)")
+    parser.add_argument("provider", metavar="PROVIDER", help="a harvest source, e.g. stac")
+    parser.add_argument("--url", required=True, help="the API root (a STAC API's landing page)")
+    parser.add_argument("--collection", action="append", default=[], metavar="ID", help="repeatable")
+    parser.add_argument("--bbox", type=_bbox, metavar="W,S,E,N")
+    parser.add_argument("--datetime", metavar="INTERVAL", help="e.g. 2024-01-01/2024-02-01")
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument("--since", type=_instant, metavar="DATETIME",
+                      help="only records changed since (default: the start of the last complete run)")
+    when.add_argument("--full", action="store_true", help="everything, ignoring the last run")
+    parser.add_argument("--out", metavar="FILE", help="ndjson file, or - for stdout")
+    parser.add_argument("--load", action="store_true", help="load into the pgstac database")
+    parser.add_argument("--start-db", action="store_true", help="bring the managed database up first if needed")
+    parser.add_argument("--concurrency", type=int, default=4, metavar="N", help="pages fetched at once (4)")
+    parser.add_argument("--resume", action="store_true", help="continue the killed run of the same query")
+    parser.add_argument("--dead-letters", metavar="FILE", help="records that failed to transform")
+    parser.add_argument("--state-dir", metavar="DIR", help="checkpoints (default: $STAC_BRIDGE_HOME/harvest)")
+    parser.add_argument("--page-size", type=int, metavar="N")
+    parser.add_argument("--batch-size", type=int, default=500, metavar="N", help="records per write/checkpoint")
+    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+    parser.add_argument("--retries", type=int, default=5, metavar="N")
+    parser.add_argument("--method", choices=["GET", "POST"], help="stac: force the search method")
+    parser.add_argument("--header", type=_header, action="append", default=[], metavar="'NAME: VALUE'",
+                        help="stac: sent with every request (repeatable)")
+    parser.set_defaults(func=_cmd_harvest)
+
+
+def _cmd_convert(args: argparse.Namespace, *, reverse: bool = False) -> int:
+    from stac_bridge.harvest.engine import adapter_transform, export_transform, run_harvest
+    from stac_bridge.harvest.files import FileSource
+    from stac_bridge.harvest.sinks import NdjsonSink
+    from stac_bridge.registry import get_adapter
+
+    adapter = get_adapter(args.provider)
+    transform = export_transform(adapter) if reverse else adapter_transform(adapter)
+    dead_path = _dead_letter_path(args, args.out)
+    source = FileSource(args.inputs, adapter=args.provider)
+    summary = _run_with_progress("export" if reverse else "convert", lambda update: run_harvest(
+        source, _outputs(args.out), transform=transform, dead_letters=NdjsonSink(dead_path, create_empty=False),
+        since=None, concurrency=1, progress=update))
+    return _report(summary, dead_path, args.out != "-")
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    return _cmd_convert(args, reverse=True)
+
+
+def _add_convert(sub: Any) -> None:
+    for name, func, what in (
+        ("convert", _cmd_convert, "provider records (JSON, ndjson) to STAC ndjson, offline"),
+        ("export", _cmd_export, "STAC (JSON, ndjson) to the provider's records as ndjson, offline"),
+    ):
+        parser = sub.add_parser(name, help=what)
+        parser.add_argument("provider", metavar="PROVIDER", help="an adapter name")
+        parser.add_argument("inputs", nargs="+", metavar="INPUT", help="files, or - for stdin")
+        parser.add_argument("--out", default="-", metavar="FILE", help="ndjson file, or - for stdout (default)")
+        parser.add_argument("--dead-letters", metavar="FILE", help="records that failed to transform")
+        parser.set_defaults(func=func)
+
+
 # -- main --------------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_db, _add_load, _add_serve, _add_validate):
+    for add in (_add_db, _add_load, _add_serve, _add_validate, _add_harvest, _add_convert):
         add(sub)
     return parser
 
