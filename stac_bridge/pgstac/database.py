@@ -367,8 +367,9 @@ class ManagedCluster:
         """Stop the cluster and delete its data and state."""
         self.down()
         state = self.state()
-        if state is not None:
-            self._run(["rm", "-rf", state.data_dir])
+        # As ourselves: root may remove what 'postgres' owns, and 'postgres' may not own the parent.
+        if state is not None and Path(state.data_dir).exists():
+            shutil.rmtree(state.data_dir)
         self.state_path.unlink(missing_ok=True)
         return f"removed the cluster of {self.home}"
 
