@@ -186,6 +186,21 @@ class _Unmappable(Exception):
 
 # --- small typed readers ------------------------------------------------------------------------------------
 
+def _open_feature(feature: Any) -> tuple[_Reader, str, dict[str, Any]]:
+    """The reader, id and (copied) properties of an OpenSearch feature, products and collections alike."""
+    reader = _Reader(_record_id(feature))
+    if not isinstance(feature, Mapping):
+        raise reader.error(None, f"expected a JSON object, got {type(feature).__name__}")
+    feature_id = feature.get(OS_ID)
+    if not feature_id:
+        raise reader.error(OS_ID, "is missing")
+    reader.check(feature_id, str, OS_ID)
+    raw_props = feature.get(OS_PROPERTIES)
+    if raw_props is None:
+        raise reader.error(OS_PROPERTIES, "is missing")
+    return reader, feature_id, copy.deepcopy(dict(reader.check(raw_props, dict, OS_PROPERTIES)))
+
+
 class _Reader:
     """Type checks that raise a :class:`TransformError` naming the provider, the record and the full path."""
 
@@ -435,20 +450,11 @@ def product_to_stac(feature: Mapping[str, Any]) -> pystac.Item:
         TransformError: the feature has no id or geometry, a date does not parse, or a member has the wrong
             JSON type; the error names the provider, the record id and the member's path.
     """
-    reader = _Reader(_record_id(feature))
-    if not isinstance(feature, Mapping):
-        raise reader.error(None, f"expected a JSON object, got {type(feature).__name__}")
-    item_id = reader.check(feature.get(OS_ID), str, OS_ID) if feature.get(OS_ID) is not None else None
-    if not item_id:
-        raise reader.error(OS_ID, "is missing")
+    reader, item_id, props = _open_feature(feature)
     geometry = feature.get(OS_GEOMETRY)
     if geometry is None:
         raise reader.error(OS_GEOMETRY, "is missing (a STAC Item from OpenSearch needs a footprint)")
     reader.check(geometry, dict, OS_GEOMETRY)
-    raw_props = feature.get(OS_PROPERTIES)
-    if raw_props is None:
-        raise reader.error(OS_PROPERTIES, "is missing")
-    props: dict[str, Any] = copy.deepcopy(dict(reader.check(raw_props, dict, OS_PROPERTIES)))
     book = _Book(reader)
     stac: dict[str, Any] = {}
 
@@ -896,17 +902,7 @@ def collection_to_stac(feature: Mapping[str, Any]) -> pystac.Collection:
         TransformError: the feature has no id, neither bbox nor geometry, an unparsable ``date``, or a member
             of the wrong JSON type; the error names the provider, the record id and the member's path.
     """
-    reader = _Reader(_record_id(feature))
-    if not isinstance(feature, Mapping):
-        raise reader.error(None, f"expected a JSON object, got {type(feature).__name__}")
-    collection_id = feature.get(OS_ID)
-    if not collection_id:
-        raise reader.error(OS_ID, "is missing")
-    reader.check(collection_id, str, OS_ID)
-    raw_props = feature.get(OS_PROPERTIES)
-    if raw_props is None:
-        raise reader.error(OS_PROPERTIES, "is missing")
-    props: dict[str, Any] = copy.deepcopy(dict(reader.check(raw_props, dict, OS_PROPERTIES)))
+    reader, collection_id, props = _open_feature(feature)
     book = _Book(reader)
     out: dict[str, Any] = {}
 

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from stac_bridge.transforms._common import parse_datetime
+from tests.localhttp import JsonHandler, LocalHTTPServer
 
 
 @dataclass
@@ -129,22 +128,13 @@ def _condition(props: Mapping[str, Any], name: str, ops: Mapping[str, Any]) -> b
     return True
 
 
-def _handler(state: CapellaStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
-            pass
-
+def _handler(state: CapellaStandIn) -> type[JsonHandler]:
+    class Handler(JsonHandler):
         def _reply(self, status: int, payload: Any) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.send_json(status, payload)
 
         def _body(self) -> Any:
-            length = int(self.headers.get("Content-Length") or 0)
-            return json.loads(self.rfile.read(length) or b"null")
+            return json.loads(self.read_body() or b"null")
 
         def _route(self, method: str) -> None:
             path = self.path.split("?", 1)[0]
@@ -176,13 +166,6 @@ def _handler(state: CapellaStandIn) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serve(state: CapellaStandIn) -> Iterator[CapellaStandIn]:
     """Run the stand-in on 127.0.0.1 and a free port for the duration of the block; ``state.base_url`` is set."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with LocalHTTPServer(_handler(state)) as http:
+        state.base_url = http.url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

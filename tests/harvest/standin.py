@@ -24,9 +24,10 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from tests.localhttp import JsonHandler, LocalHTTPServer
 
 COLLECTION = "standin"
 BASE_TIME = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -82,26 +83,20 @@ class StandIn:
         class Handler(_Handler):
             server_state = standin
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.handle_error = lambda request, address: None  # type: ignore[method-assign]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._http = LocalHTTPServer(Handler)
 
     # -- life cycle --
 
     def __enter__(self) -> StandIn:
-        self._thread.start()
+        self._http.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.__exit__(*exc)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._http.url
 
     # -- test controls --
 
@@ -216,13 +211,10 @@ def _since(filter_: Any) -> dt.datetime | None:
     return parse_stamp(match.group(1))
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server_state: StandIn
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_GET(self) -> None:
         self._route("GET")
@@ -233,16 +225,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, method: str) -> None:
         state = self.server_state
         parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self.read_body()
         with state.lock:
             state.requests.append((method, self.path))
         if parts.path in ("", "/"):
-            return self._send(200, state.landing())
+            return self.send_json(200, state.landing())
         if parts.path == f"/collections/{COLLECTION}":
-            return self._send(200, state.collection())
+            return self.send_json(200, state.collection())
         if parts.path != "/search" or method not in state.methods:
-            return self._send(404, {"code": "NotFound", "description": self.path})
+            return self.send_json(404, {"code": "NotFound", "description": self.path})
         with state.lock:
             fault = state.faults.popleft() if state.faults else None
         if state.latency:
@@ -253,7 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
             params = json.loads(raw)
         if fault is not None and fault.kind == "status":
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
-            return self._send(fault.status, {"code": "Fault", "description": f"injected {fault.status}"}, headers)
+            return self.send_json(fault.status, {"code": "Fault", "description": f"injected {fault.status}"}, headers)
         if fault is not None and fault.kind == "reset":
             self.close_connection = True
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -264,23 +255,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = state.search(method, params)
         if fault is not None and fault.kind == "truncate":
             data = json.dumps(body).encode()
-            return self._send_bytes(200, data[: len(data) // 2])
-        return self._send(200, body)
-
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        self._send_bytes(status, json.dumps(body).encode(), headers)
-
-    def _send_bytes(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:
-            self.close_connection = True
+            return self.send_bytes(200, data[: len(data) // 2])
+        return self.send_json(200, body)
 
 
 def read_ndjson(path: Any) -> Iterator[dict[str, Any]]:
