@@ -271,8 +271,10 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
 
 def _add_harvest(sub: Any) -> None:
     parser = sub.add_parser("harvest", help="harvest a provider API into STAC (ndjson and/or pgstac)")
-    parser.add_argument("provider", metavar="PROVIDER", help="a harvest source, e.g. stac")
-    parser.add_argument("--url", required=True, help="the API root (a STAC API's landing page)")
+    parser.add_argument("provider", metavar="PROVIDER", help="a harvest source: stac, byoc, descartes, "
+                        "opensearch or capella (credentials from the environment: see docs/harvesting.md)")
+    parser.add_argument("--url", default="", help="the API root (default: the provider's service; "
+                        "a STAC API's landing page for stac)")
     parser.add_argument("--collection", action="append", default=[], metavar="ID", help="repeatable")
     parser.add_argument("--bbox", type=_bbox, metavar="W,S,E,N")
     parser.add_argument("--datetime", metavar="INTERVAL", help="e.g. 2024-01-01/2024-02-01")
@@ -306,7 +308,7 @@ def _cmd_convert(args: argparse.Namespace, *, reverse: bool = False) -> int:
     adapter = get_adapter(args.provider)
     transform = export_transform(adapter) if reverse else adapter_transform(adapter)
     dead_path = _dead_letter_path(args, args.out)
-    source = FileSource(args.inputs, adapter=args.provider)
+    source = FileSource(args.inputs, adapter=args.provider, classify=not reverse)
     summary = _run_with_progress("export" if reverse else "convert", lambda update: run_harvest(
         source, _outputs(args.out), transform=transform, dead_letters=NdjsonSink(dead_path, create_empty=False),
         since=None, concurrency=1, progress=update))

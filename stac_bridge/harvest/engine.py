@@ -66,8 +66,9 @@ log = logging.getLogger(__name__)
 
 #: A raw provider record: the JSON object as the API sent it, or a :class:`ProviderRecord` with context.
 Raw = Mapping[str, Any] | ProviderRecord
-#: Turns one raw record into the dict the sinks receive; raises on a record it cannot translate.
-Transform = Callable[[Raw], dict[str, Any]]
+#: Turns one raw record into the dict the sinks receive (or several, e.g. the client calls of an export);
+#: raises on a record it cannot translate.
+Transform = Callable[[Raw], dict[str, Any] | list[dict[str, Any]]]
 
 #: ``since`` value of :func:`run_harvest`: the high-water mark of the last complete run of the same query.
 LAST_RUN: Final = "last-run"
@@ -270,13 +271,28 @@ def adapter_transform(adapter: Adapter | str) -> Transform:
 
 
 def export_transform(adapter: Adapter | str) -> Transform:
-    """STAC dicts back to the provider's records through an adapter's ``from_stac``."""
-    resolved = get_adapter(adapter) if isinstance(adapter, str) else adapter
+    """STAC dicts back to the provider's records through the adapter.
 
-    def transform(raw: Raw) -> dict[str, Any]:
-        return resolved.from_stac(raw.data if isinstance(raw, ProviderRecord) else raw)
+    An adapter whose provider is written to through calls rather than records (Descartes Labs'
+    ``add_product``/``add_band``/``add_image``) may define ``export_records(stac) -> list[dict]``, used
+    instead of ``from_stac``.
+    """
+    resolved = get_adapter(adapter) if isinstance(adapter, str) else adapter
+    export: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = getattr(resolved, "export_records", None)
+
+    def transform(raw: Raw) -> dict[str, Any] | list[dict[str, Any]]:
+        stac = raw.data if isinstance(raw, ProviderRecord) else raw
+        return export(stac) if export is not None else resolved.from_stac(stac)
 
     return transform
+
+
+def _add(out: list[dict[str, Any]], result: dict[str, Any] | list[dict[str, Any]]) -> None:
+    """Append one transform result (a record or a list of them) to ``out``."""
+    if isinstance(result, list):
+        out.extend(result)
+    else:
+        out.append(result)
 
 
 # --- state: checkpoints and high-water marks ----------------------------------------------------------------
@@ -544,7 +560,7 @@ def run_harvest(
             total = page.total if page.total is not None else total
             for raw in page.records:
                 try:
-                    batch.append(convert(raw))
+                    _add(batch, convert(raw))
                 except Exception as exc:  # any failure: one bad record must not stop a harvest of millions
                     refused.append(_dead_letter(raw, exc))
             if len(batch) + len(refused) >= batch_size:
@@ -587,7 +603,7 @@ def _write_collections(source: CollectionSource, sinks: Sequence[Sink], dead_let
     refused: list[dict[str, Any]] = []
     for raw in source.collection_records():
         try:
-            collections.append(transform(raw))
+            _add(collections, transform(raw))
         except Exception as exc:  # as for items: the harvest goes on
             refused.append(_dead_letter(raw, exc))
     if collections:

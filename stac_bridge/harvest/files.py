@@ -4,6 +4,11 @@ A file may hold one JSON document (a record, an array of records, or a page enve
 ``features`` or a ``data`` array as Sentinel Hub and Descartes Labs send them) or ndjson (one such document a
 line). ndjson is streamed, so files of any length convert in bounded memory; a JSON document is read whole.
 ``-`` reads stdin.
+
+Records are read in order, and some need others to be translated (a BYOC tile its collection, a Descartes
+Labs image its product and bands). Each record is classified by the adapter, and an adapter that has a
+``link(records) -> records`` method (see :class:`Linker`) then gives each record its context from the ones
+before it: list the files of collections, products and bands before those of tiles and images.
 """
 
 from __future__ import annotations
@@ -13,15 +18,16 @@ import datetime as dt
 import itertools
 import json
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Protocol, runtime_checkable
 
-from stac_bridge.errors import ConfigError
-from stac_bridge.harvest.engine import Page
+from stac_bridge.errors import ConfigError, TransformError
+from stac_bridge.harvest.engine import Page, Raw
+from stac_bridge.registry import Adapter, ProviderRecord, get_adapter
 
-__all__ = ["FileSource", "read_records"]
+__all__ = ["FileSource", "Linker", "read_records"]
 
 PAGE_SIZE: Final = 500
 
@@ -78,6 +84,31 @@ def _records(document: Any, name: str) -> Iterator[dict[str, Any]]:
         raise ConfigError(f"{name} holds {type(document).__name__}, not JSON objects")
 
 
+@runtime_checkable
+class Linker(Protocol):
+    """An adapter that gives records read in order the context their transform needs."""
+
+    def link(self, records: Iterable[Raw]) -> Iterator[Raw]:
+        """Yield ``records`` with their context (:class:`~stac_bridge.registry.ProviderRecord` ``context``).
+
+        A linker may hold records back until their context is complete (a product until its bands are read)
+        and drop those that are only context (bands); records it does not know (raw mappings that could not
+        be classified) pass through unchanged, for the transform to refuse with its reason.
+        """
+        ...
+
+
+def _classified(records: Iterable[Raw], adapter: Adapter) -> Iterator[Raw]:
+    for raw in records:
+        if isinstance(raw, ProviderRecord):
+            yield raw
+            continue
+        try:
+            yield adapter.classify(raw)
+        except TransformError:
+            yield raw  # the transform refuses it again, and it goes to the dead letters with the reason
+
+
 class FileSource:
     """Saved records, read in order from files; a :class:`~stac_bridge.harvest.engine.Source` for the engine.
 
@@ -88,15 +119,25 @@ class FileSource:
         paths: Files (``-`` for stdin).
         adapter: The adapter that reads the records.
         page_size: Records per page.
+        classify: Classify and link the records with the adapter (provider records); ``False`` yields them as
+            read (STAC to export).
     """
 
     name = "files"
 
-    def __init__(self, paths: Sequence[str | Path], *, adapter: str, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self, paths: Sequence[str | Path], *, adapter: str, page_size: int = PAGE_SIZE, classify: bool = True
+    ) -> None:
         self.paths = [str(p) for p in paths]
         self.adapter = adapter
         self._page_size = page_size
-        self._records = itertools.chain.from_iterable(read_records(p) for p in self.paths)
+        records: Iterator[Raw] = itertools.chain.from_iterable(read_records(p) for p in self.paths)
+        if classify:
+            resolved = get_adapter(adapter)
+            records = _classified(records, resolved)
+            if isinstance(resolved, Linker):
+                records = resolved.link(records)
+        self._records = records
         self._page = 0
 
     def query(self) -> dict[str, Any]:
@@ -115,7 +156,7 @@ class FileSource:
         """
         if position != self._page:
             raise ConfigError(f"files are read in order: page {self._page} is next, not {position}")
-        records: list[Mapping[str, Any]] = list(itertools.islice(self._records, self._page_size))
+        records: list[Raw] = list(itertools.islice(self._records, self._page_size))
         self._page += 1
         return Page(records, self._page if records else None)
 

@@ -56,6 +56,8 @@ class RetryPolicy:
         max_backoff: The longest wait between two tries, in seconds.
         jitter: Up to this many seconds are added at random to each wait, so that clients spread out.
         max_retry_after: A ``Retry-After`` longer than this (seconds) is not waited for: the error is raised.
+        retry_after_unit: Seconds per unit of a numeric ``Retry-After``: 1 as HTTP says, 0.001 for providers
+            that send milliseconds (Sentinel Hub).
     """
 
     attempts: int = 6
@@ -63,6 +65,7 @@ class RetryPolicy:
     max_backoff: float = 30.0
     jitter: float = 0.5
     max_retry_after: float = 300.0
+    retry_after_unit: float = 1.0
 
 
 DEFAULT_RETRY: Final = RetryPolicy()
@@ -296,15 +299,22 @@ class HttpClient:
             raise _Transient(ProviderError(f"{what} failed: {type(exc).__name__}: {exc}")) from exc
         status = response.status_code
         if status == 429:
-            raise _Transient(RateLimitError(f"{what}: rate limited (HTTP 429)"), _retry_after(response))
+            raise _Transient(RateLimitError(f"{what}: rate limited (HTTP 429)"), self._retry_after(response))
         if status in (401, 403):
             raise AuthError(f"{what}: credentials refused (HTTP {status}): {response.text[:BODY_EXCERPT]}")
         if status >= 500:
             error = ProviderError(f"{what} failed", status=status, body=response.text[:BODY_EXCERPT])
-            raise _Transient(error, _retry_after(response))
+            raise _Transient(error, self._retry_after(response))
         if status >= 400:
             raise ProviderError(f"{what} was refused", status=status, body=response.text[:BODY_EXCERPT])
         return response
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        value = response.headers.get("Retry-After", "")
+        seconds = _retry_after(response)
+        if seconds is not None and value.strip().replace(".", "", 1).isdigit():
+            seconds *= self.retry.retry_after_unit
+        return seconds
 
     def _send_json(
         self,

@@ -210,7 +210,12 @@ def create(options: SourceOptions) -> StacApiSource:
 
     ``options.extra`` may hold ``method`` (``"GET"`` or ``"POST"``) and ``headers`` (sent with every request,
     e.g. an API key).
+
+    Raises:
+        ConfigError: no URL is given.
     """
+    if not options.url:
+        raise ConfigError("a STAC API harvest needs the API's URL (--url)")
     client = create_client(timeout=options.timeout, retry=options.retry, headers=options.extra.get("headers"))
     return StacApiSource(
         options.url,

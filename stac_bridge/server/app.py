@@ -9,6 +9,7 @@ What is ours here, and why:
 
 from __future__ import annotations
 
+import importlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,7 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 
 #: POST routes that only read: open without a key.
 READ_ONLY_POSTS: Final = frozenset({"/search"})
+#: Provider-compatible endpoints over the same catalog: mount prefix -> ``"module:factory"``, where the factory
+#: takes the :class:`ServerSettings` and returns a :class:`fastapi.APIRouter` (imported when the app is built).
+COMPATIBLE_ENDPOINTS: Final[dict[str, str]] = {
+}
 _WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Ids reach URLs as path segments: only what breaks a path is refused (provider ids such as Descartes Labs'
 # "landsat:LC08:PRE:TOAR" carry colons, which stac-fastapi's default list refuses).
@@ -146,6 +151,12 @@ def _database_errors() -> dict[type[Exception], int]:
     }
 
 
+def _router(target: str, settings: ServerSettings) -> APIRouter:
+    module_name, _, attr = target.partition(":")
+    factory: Callable[[ServerSettings], APIRouter] = getattr(importlib.import_module(module_name), attr)
+    return factory(settings)
+
+
 def create_app(settings: ServerSettings | None = None, *, database_url: str | None = None) -> FastAPI:
     """Build the STAC API application.
 
@@ -197,6 +208,8 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     for exc_type, status in _database_errors().items():
         app.add_exception_handler(exc_type, exception_handler_factory(status))
     app.middleware("http")(_guard_parameters)
+    for prefix, target in COMPATIBLE_ENDPOINTS.items():
+        app.include_router(_router(target, settings), prefix=prefix)
     if settings.transactions:
         assert settings.api_key is not None
         app.add_middleware(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -702,6 +702,9 @@ def _nested(f: Fields, prefix: str) -> Iterator[None]:
 
 # --- the adapter -------------------------------------------------------------------------------------------
 
+_Raw = ProviderRecord | Mapping[str, Any]
+
+
 class ByocAdapter:
     """The BYOC transforms under the registry's interface: records are collections or tiles."""
 
@@ -745,6 +748,21 @@ class ByocAdapter:
         else:
             raise TransformError(PROVIDER, record.id, None, f"kind {record.kind!r} is no BYOC kind")
         return stac.to_dict(include_self_link=False, transform_hrefs=False)
+
+    def link(self, records: Iterable[_Raw]) -> Iterator[_Raw]:
+        """Give each tile read from a file the collection read last before it (tiles do not name theirs).
+
+        Collections pass through; tiles that already carry a collection, and unclassified records, are left
+        as they are.
+        """
+        collection: Mapping[str, Any] | None = None
+        for record in records:
+            if isinstance(record, ProviderRecord):
+                if record.kind == "collection":
+                    collection = record.data
+                elif record.kind == "tile" and collection is not None and "collection" not in record.context:
+                    record = ProviderRecord("tile", record.data, {**record.context, "collection": collection})
+            yield record
 
     def from_stac(self, stac: Mapping[str, Any]) -> dict[str, Any]:
         """Translate a STAC Item (a tile) or Collection back to its BYOC record.

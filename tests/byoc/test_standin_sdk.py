@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stac_bridge.transforms import byoc
+from tests.byoc.data import COLLECTION_ID, COLLECTIONS, TILES
 from tests.byoc.standin import StandIn
 
 sentinelhub = pytest.importorskip("sentinelhub")
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "byoc"
-
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
-
-
-COLLECTIONS = load("collections_page1.json")["data"] + load("collections_page2.json")["data"]
-TILES = load("tiles_page1.json")["data"] + load("tiles_page2.json")["data"]
-COLLECTION_ID = COLLECTIONS[0]["id"]
 
 
 @pytest.fixture

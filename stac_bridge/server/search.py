@@ -1,0 +1,86 @@
+"""pgstac's ``search()`` for the provider-compatible endpoints (``/opensearch/``, ``/capella/``).
+
+Those endpoints translate their provider's query into a STAC search body (the transforms' query modules) and
+ask pgstac exactly what ``/search`` asks it, on the same connection pool, so both find the same items in the
+same order. What they add is offset paging (OpenSearch ``startIndex``, Capella ``page``): pgstac pages item
+searches by keyset tokens only, so an offset is reached by asking for the ids of the rows before it (cheap:
+no hydration, one column) and continuing from the last one's token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import parse_qs, urlsplit
+
+from starlette.requests import Request
+
+__all__ = ["SearchPage", "pgstac_search", "search_page"]
+
+#: The token query parameter of pgstac's next links.
+_TOKEN: Final = "token"
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of an offset-paged search.
+
+    Attributes:
+        features: The STAC items of the page, hydrated, in ``/search`` order.
+        matched: How many items the whole search matches.
+        offset: The 0-based offset of the first feature.
+    """
+
+    features: list[dict[str, Any]]
+    matched: int
+    offset: int
+
+
+async def pgstac_search(request: Request, search: Mapping[str, Any]) -> dict[str, Any]:
+    """Run pgstac's ``search(jsonb)`` with ``search`` on the application's read pool.
+
+    Args:
+        request: The request being served (its application holds the pool).
+        search: A STAC search body, as pgstac reads it (``collections``, ``ids``, ``bbox``, ``intersects``,
+            ``datetime``, ``filter`` in CQL2 JSON, ``sortby``, ``limit``, ``token``, ``fields``, ``conf``).
+
+    Returns:
+        The FeatureCollection pgstac answers, with ``numberMatched``.
+    """
+    async with request.app.state.get_connection(request, "r") as conn:
+        answer = await conn.fetchval("SELECT * FROM search($1::text::jsonb);", json.dumps(dict(search)))
+    result: dict[str, Any] = json.loads(answer) if isinstance(answer, str) else answer
+    return result
+
+
+async def search_page(request: Request, search: Mapping[str, Any], *, offset: int, limit: int) -> SearchPage:
+    """The ``limit`` items of ``search`` from the 0-based ``offset`` on, with the total matched.
+
+    Args:
+        request: The request being served.
+        search: A STAC search body without ``limit`` nor ``token``.
+        offset: How many matching items to skip.
+        limit: How many to return at most.
+    """
+    body = {k: v for k, v in search.items() if k not in ("limit", "token")}
+    token: str | None = None
+    if offset > 0:
+        skipped = await pgstac_search(
+            request, {**body, "limit": offset, "fields": {"include": ["id"]}, "conf": {"nohydrate": True}}
+        )
+        token = _next_token(skipped)
+        if token is None:  # the offset lies past the last item
+            return SearchPage([], int(skipped.get("numberMatched") or 0), offset)
+    page = await pgstac_search(request, {**body, "limit": limit, **({_TOKEN: token} if token else {})})
+    return SearchPage(list(page.get("features") or []), int(page.get("numberMatched") or 0), offset)
+
+
+def _next_token(collection: Mapping[str, Any]) -> str | None:
+    for link in collection.get("links") or []:
+        if link.get("rel") == "next":
+            values = parse_qs(urlsplit(str(link.get("href", ""))).query).get(_TOKEN)
+            if values:
+                return values[0]
+    return None
