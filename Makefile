@@ -9,7 +9,7 @@ export STAC_BRIDGE_HOME ?= $(CURDIR)/.stac-bridge
 .PHONY: demo test setup system-deps db-up db-down lint typecheck bench clean
 
 demo: setup db-up
-	$(BIN)/stac-bridge load examples/demo
+	BIN=$(BIN) bash scripts/build-demo.sh
 	$(BIN)/stac-bridge serve --host 127.0.0.1 --port $(PORT)
 
 test: setup

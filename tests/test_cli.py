@@ -59,7 +59,7 @@ def free_port() -> int:
 @pytest.fixture()
 def served(fresh_dsn: str) -> Iterator[str]:
     with PgstacLoader(fresh_dsn) as loader:
-        loader.load_paths([ROOT / "examples" / "demo"])
+        loader.load_paths([ROOT / "examples" / "demo" / "stac"])
     port = free_port()
     env = clean_env(STAC_BRIDGE_DATABASE_URL=fresh_dsn)
     proc = subprocess.Popen(
@@ -92,6 +92,6 @@ def test_serve_answers_pystac_client(served: str) -> None:
 
 def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     env = clean_env(STAC_BRIDGE_HOME=str(tmp_path / "nothing"))
-    result = run("load", str(ROOT / "examples" / "demo"), env=env)
+    result = run("load", str(ROOT / "examples" / "demo" / "stac"), env=env)
     assert result.returncode == 2
     assert result.stderr.startswith("stac-bridge: no database") and "Traceback" not in result.stderr

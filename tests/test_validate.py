@@ -14,8 +14,8 @@ from stac_bridge.errors import SchemaNotFoundError, ValidationError
 from stac_bridge.validate import Validator, schema_urls
 from tests.conftest import ROOT
 
-ITEM = json.loads((ROOT / "examples" / "demo" / "items.ndjson").read_text().splitlines()[0])
-COLLECTION = json.loads((ROOT / "examples" / "demo" / "collection.json").read_text())
+ITEM = json.loads((ROOT / "examples" / "demo" / "stac" / "items.ndjson").read_text().splitlines()[0])
+COLLECTION = json.loads((ROOT / "examples" / "demo" / "stac" / "collection.json").read_text())
 
 
 def test_valid_item_and_collection(stac_validator: Validator) -> None:
@@ -57,7 +57,7 @@ def test_schema_urls() -> None:
 
 def test_cli_validate(stac_validator: Validator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     schemas = str(stac_validator.schema_dir)
-    assert main(["validate", "--schemas", schemas, str(ROOT / "examples" / "demo")]) == 0
+    assert main(["validate", "--schemas", schemas, str(ROOT / "examples" / "demo" / "stac")]) == 0
     assert capsys.readouterr().out.strip() == "49 valid, 0 invalid"
     bad = copy.deepcopy(ITEM)
     bad["properties"]["eo:cloud_cover"] = -1

@@ -152,8 +152,14 @@ class Source(Protocol):
 class Sink(Protocol):
     """Where transformed records go."""
 
-    def write(self, batch: Sequence[dict[str, Any]]) -> None:
-        """Write a batch; it must be durable when this returns, since a checkpoint follows."""
+    def write(self, batch: Sequence[dict[str, Any]]) -> Sequence[tuple[int, str]] | None:
+        """Write a batch; it must be durable when this returns, since a checkpoint follows.
+
+        Returns:
+            The records the sink cannot hold (a STAC item without a footprint, for pgstac), as ``(index in
+            batch, reason)``; they go to the dead letters and the rest of the batch is written. ``None`` (or
+            nothing) when every record was taken. A failure of the whole batch is raised instead.
+        """
         ...
 
     def close(self) -> None:
@@ -538,12 +544,18 @@ def run_harvest(
     refused: list[dict[str, Any]] = []
 
     def flush(position: Any) -> None:
+        taken = len(batch)
         if batch:
+            rejected: dict[int, str] = {}
             for sink in sinks:
-                sink.write(batch)
+                for index, reason in sink.write(batch) or ():
+                    rejected.setdefault(index, f"{type(sink).__name__} refused it: {reason}")
+            for index, reason in sorted(rejected.items()):
+                refused.append(_dead_letter(batch[index], LoadError(reason)))
+            taken -= len(rejected)
         if refused and dead_letters is not None:
             dead_letters.write(refused)
-        run.records += len(batch)
+        run.records += taken
         run.errors += len(refused)
         run.position = position
         batch.clear()

@@ -223,19 +223,25 @@ class PgstacLoader:
         summary = LoadSummary()
         iterator = iter(items)
         while batch := list(itertools.islice(iterator, self.batch_size)):
-            result = self._load_batch(batch, strict=False)
+            result = self._load_batch(batch)
             summary.add(result)
             if on_batch is not None:
                 on_batch(result)
         return summary
 
-    def write(self, batch: Sequence[Mapping[str, Any]]) -> None:
-        """Sink protocol: load one batch atomically; committed when this returns.
+    def write(self, batch: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
+        """Sink protocol: load one batch in one transaction; committed when this returns.
+
+        Returns:
+            The items pgstac cannot hold (no footprint, no datetime, an unknown collection...) as ``(index,
+            reason)``: the harvest engine puts them in the dead letters. The others are loaded.
 
         Raises:
-            LoadError: an item of the batch cannot be loaded (naming it and why); nothing of the batch is.
+            LoadError: the database refused the batch: nothing of it is loaded.
         """
-        self._load_batch(batch, strict=True)
+        refused: list[tuple[int, str]] = []
+        self._load_batch(batch, refused=refused)
+        return refused
 
     def load_paths(
         self,
@@ -251,11 +257,13 @@ class PgstacLoader:
         summary.add(self.load_items((o for o in read_stac(paths) if o.get("type") != "Collection"), on_batch=on_batch))
         return summary
 
-    def _load_batch(self, batch: Sequence[Mapping[str, Any]], *, strict: bool) -> LoadSummary:
+    def _load_batch(
+        self, batch: Sequence[Mapping[str, Any]], *, refused: list[tuple[int, str]] | None = None
+    ) -> LoadSummary:
         summary = LoadSummary()
         known = self._existing_collections({str(i.get("collection")) for i in batch})
         rows: list[dict[str, Any]] = []
-        for item in batch:
+        for index, item in enumerate(batch):
             problem = _item_problem(item, known)
             if problem is None:
                 try:
@@ -265,8 +273,8 @@ class PgstacLoader:
             if problem is not None:
                 summary.failed += 1
                 summary.errors.append(f"{item.get('id', '<item without id>')}: {problem}")
-        if strict and summary.failed:
-            raise LoadError(f"{summary.failed} item(s) of the batch cannot be loaded: " + "; ".join(summary.errors))
+                if refused is not None:
+                    refused.append((index, problem))
         if not rows:
             return summary
         try:
@@ -354,6 +362,8 @@ def _item_problem(item: Mapping[str, Any], known_collections: set[str]) -> str |
         return "'collection' is missing (pgstac stores every item in a collection)"
     if collection not in known_collections:
         return f"collection {collection!r} does not exist: load the collection first"
+    if not isinstance(item.get("geometry"), Mapping):
+        return "'geometry' is null: pgstac stores items with a footprint only"
     properties = item.get("properties")
     if not isinstance(properties, Mapping):
         return "'properties' is missing"

@@ -176,3 +176,22 @@ def test_antimeridian_tiles_harvested_into_pgstac_come_out_of_the_api_right_and_
             assert canon(byoc.stac_to_tile(item)) == canon(tile)
         stored = httpx.get(f"{api.url}/collections/byoc-{PACIFIC_ID}", timeout=30).json()
         assert canon(byoc.stac_to_collection(assert_valid(stored))) == canon(collection)
+
+
+@pytest.mark.db
+def test_a_tile_without_footprint_goes_to_the_dead_letters_and_the_rest_is_loaded(
+    server: StandIn, fresh_dsn: str
+) -> None:
+    from stac_bridge.pgstac.loader import PgstacLoader
+
+    waiting = [t for t in TILES if not (t.get("coverGeometry") or t.get("tileGeometry"))]
+    assert [t["status"] for t in waiting] == ["WAITING"]  # the recorded tile not yet ingested
+    dead = ListSink()
+    loader = PgstacLoader(fresh_dsn)
+    with source(server, COLLECTION_ID) as harvest:
+        summary = run_harvest(harvest, [loader], dead_letters=dead, since=None)
+    assert (summary.records, summary.errors) == (len(TILES) - 1, 1)
+    (letter,) = dead.records
+    assert letter["id"] == waiting[0]["id"] and "'geometry' is null" in letter["error"]
+    with PgstacLoader(fresh_dsn) as check:
+        assert check.count_items() == len(TILES) - 1

@@ -18,7 +18,7 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.db
 
-DEMO = ROOT / "examples" / "demo"
+DEMO = ROOT / "examples" / "demo" / "stac"
 
 
 @pytest.fixture()
@@ -88,13 +88,13 @@ def test_unknown_collection_is_named_and_the_rest_loads(loader: PgstacLoader) ->
     assert "no-such-collection" in summary.errors[0] and summary.errors[0].startswith("orphan")
 
 
-def test_sink_write_is_all_or_nothing(loader: PgstacLoader) -> None:
+def test_sink_write_loads_the_batch_and_names_the_items_pgstac_cannot_hold(loader: PgstacLoader) -> None:
     loader.load_collections([demo_collection()])
     orphan = dict(demo_items()[0], id="orphan", collection="no-such-collection")
-    with pytest.raises(LoadError, match="no-such-collection"):
-        loader.write([*demo_items()[:5], orphan])
-    assert loader.count_items() == 0
-    loader.write(demo_items()[:5])
+    footless = dict(demo_items()[1], id="footless", geometry=None)
+    refused = loader.write([*demo_items()[:5], orphan, footless])
+    assert [index for index, _ in refused] == [5, 6]
+    assert "no-such-collection" in refused[0][1] and "'geometry' is null" in refused[1][1]
     assert loader.count_items() == 5
 
 

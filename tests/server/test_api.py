@@ -15,7 +15,7 @@ from tests.conftest import ROOT, RunningServer, start_api
 
 pytestmark = [pytest.mark.db, pytest.mark.server]
 
-DEMO = ROOT / "examples" / "demo"
+DEMO = ROOT / "examples" / "demo" / "stac"
 DEMO_ITEMS = [json.loads(line) for line in (DEMO / "items.ndjson").read_text().splitlines()]
 COLLECTION = "stac-bridge-demo"
 
