@@ -30,7 +30,7 @@ from urllib.parse import quote
 from stac_bridge.errors import ConfigError, ProviderError
 from stac_bridge.harvest import SourceOptions
 from stac_bridge.harvest.engine import Page
-from stac_bridge.harvest.http import HttpClient, OAuth2ClientCredentials, create_client
+from stac_bridge.harvest.http import HttpClient, HttpSource, OAuth2ClientCredentials, create_client
 from stac_bridge.registry import ProviderRecord
 from stac_bridge.transforms.byoc import COLLECTION_ID_PREFIX
 
@@ -46,7 +46,7 @@ DEFAULT_COUNT: Final = 100
 RETRY_AFTER_UNIT: Final = 0.001
 
 
-class ByocSource:
+class ByocSource(HttpSource):
     """Harvest BYOC collections and their tiles.
 
     Args:
@@ -73,16 +73,6 @@ class ByocSource:
         self.count = count
         self._cache: dict[str, Mapping[str, Any]] = {}
         self._lock = threading.Lock()
-
-    def __enter__(self) -> ByocSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the HTTP client."""
-        self.client.close()
 
     def query(self) -> dict[str, Any]:
         """The deployment and the collections."""
@@ -130,10 +120,6 @@ class ByocSource:
                 following = {"collections": remaining, "token": token} if remaining else None
                 return Page(records, following)
         return Page([])
-
-    def following(self, position: Any) -> None:
-        """Never known in advance: view tokens are opaque."""
-        return None
 
     def _collection(self, collection_id: str) -> Mapping[str, Any]:
         with self._lock:

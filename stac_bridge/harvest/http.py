@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Self
 
 import httpx
 import tenacity
@@ -33,6 +33,7 @@ __all__ = [
     "ApiKey",
     "BearerToken",
     "HttpClient",
+    "HttpSource",
     "JsonResponse",
     "OAuth2ClientCredentials",
     "RetryPolicy",
@@ -333,6 +334,30 @@ class HttpClient:
             error = ProviderError(f"{method} {url} answered invalid JSON ({exc})", status=status, body=body)
             raise _Transient(error) from exc
         return JsonResponse(data, response.headers, str(response.url), status)
+
+
+class HttpSource:
+    """What every HTTP harvest source shares: its :class:`HttpClient`, closed with the source.
+
+    Subclasses set ``self.client``; a source used as a context manager closes it on exit. Paging is
+    sequential unless the subclass overrides :meth:`following` (random access).
+    """
+
+    client: HttpClient
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+    def following(self, position: Any) -> Any | None:
+        """Not known in advance (opaque tokens): the engine waits for each page's ``next``."""
+        return None
 
 
 def create_client(

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from stac_bridge.errors import ConfigError, ProviderError
 from stac_bridge.harvest import SourceOptions
 from stac_bridge.harvest.engine import Page
-from stac_bridge.harvest.http import HttpClient, create_client
+from stac_bridge.harvest.http import HttpClient, HttpSource, create_client
 from stac_bridge.transforms._common import format_datetime
 
 __all__ = ["StacApiSource", "create"]
@@ -42,7 +42,7 @@ _CQL2_TEXT: Final = "cql2-text"
 Method = Literal["GET", "POST"]
 
 
-class StacApiSource:
+class StacApiSource(HttpSource):
     """Harvest the items of a STAC API's ``/search``.
 
     Args:
@@ -84,16 +84,6 @@ class StacApiSource:
         self.method = method
         self._landing: dict[str, Any] | None = None
         self._step: tuple[str, str, int] | None = None
-
-    def __enter__(self) -> StacApiSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the HTTP client."""
-        self.client.close()
 
     def query(self) -> dict[str, Any]:
         """The URL and search parameters."""
