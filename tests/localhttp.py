@@ -22,15 +22,17 @@ class JsonHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def send_json(self, status: int, document: Any, headers: dict[str, str] | None = None) -> None:
+    def send_json(self, status: int, document: Any, headers: dict[str, str] | None = None, *,
+                  content_type: str = "application/json") -> None:
         """Answer ``document`` as JSON with ``status`` and extra ``headers``."""
-        self.send_bytes(status, json.dumps(document).encode(), headers)
+        self.send_bytes(status, json.dumps(document).encode(), headers, content_type=content_type)
 
-    def send_bytes(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+    def send_bytes(self, status: int, data: bytes, headers: dict[str, str] | None = None, *,
+                   content_type: str = "application/json") -> None:
         """Answer raw bytes labelled as JSON (a stand-in may send a cut-short body on purpose)."""
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)

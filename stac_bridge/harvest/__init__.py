@@ -23,6 +23,7 @@ __all__ = ["SOURCES", "SourceOptions", "create_source", "list_sources"]
 #: Built-in sources, imported only when asked for.
 SOURCES: Final[dict[str, str]] = {
     "stac": "stac_bridge.harvest.stac:create",
+    "capella": "stac_bridge.harvest.capella:create",
     "byoc": "stac_bridge.harvest.byoc:create",
 }
 

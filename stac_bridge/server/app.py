@@ -30,10 +30,11 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 #: POST routes that only read: open without a key.
-READ_ONLY_POSTS: Final = frozenset({"/search"})
+READ_ONLY_POSTS: Final = frozenset({"/search", "/capella/catalog/search", "/capella//catalog/search"})
 #: Provider-compatible endpoints over the same catalog: mount prefix -> ``"module:factory"``, where the factory
 #: takes the :class:`ServerSettings` and returns a :class:`fastapi.APIRouter` (imported when the app is built).
 COMPATIBLE_ENDPOINTS: Final[dict[str, str]] = {
+    "/capella": "stac_bridge.server.capella:create_router",
 }
 _WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Ids reach URLs as path segments: only what breaks a path is refused (provider ids such as Descartes Labs'

@@ -34,7 +34,9 @@ from stac_bridge.transforms._common import Fields, json_type_problem
 
 __all__ = [
     "ADAPTER",
+    "ARCHIVE_COLLECTION_ID",
     "TASKING_COLLECTION_ID",
+    "catalog_collection",
     "item_to_stac",
     "stac_to_item",
     "stac_to_tasking_request",
@@ -47,6 +49,8 @@ PROVIDER: Final = "capella"
 TRANSFORM_VERSION: Final = 1
 STAC_VERSION: Final = "1.1.0"
 TASKING_COLLECTION_ID: Final = "capella-tasking"
+#: The collection of Capella's own archive, which its catalog search returns by default.
+ARCHIVE_COLLECTION_ID: Final = "capella-archive"
 
 # --- field names ------------------------------------------------------------------------------------------
 
@@ -93,6 +97,8 @@ REC_ASSETS: Final = "assets"
 REC_FEATURE: Final = "feature"
 KIND_ITEM: Final = "item"
 KIND_TASKING: Final = "tasking_request"
+#: A STAC Collection document, passed through (Capella's catalog serves its collections as STAC already).
+KIND_COLLECTION: Final = "collection"
 
 # Tasking request (Capella wire names).
 TR_ID: Final = "taskingrequestId"
@@ -450,27 +456,72 @@ def tasking_collection() -> pystac.Collection:
         ``capella-tasking``: global extent, open time range, Capella Space as producer.
 
     """
+    return _collection(
+        TASKING_COLLECTION_ID,
+        "Capella Space tasking requests",
+        "Requests to task a Capella Space SAR satellite: the area of interest as geometry, the collection "
+        "window as start_datetime/end_datetime, status and collect constraints under capella:.",
+        ["Capella Space", "SAR", "tasking"],
+        "other",
+    )
+
+
+#: Titles, descriptions and licenses of the catalog collections Capella names in its documentation.
+_CATALOG_COLLECTIONS: Final[dict[str, tuple[str, str, str]]] = {
+    ARCHIVE_COLLECTION_ID: (
+        "Capella Space SAR archive",
+        "X-band SAR images of the Capella Space constellation (SLC, GEO, GEC, SICD, SIDD, CPHD products), "
+        "as Capella's catalog serves them, normalised to STAC 1.1 by stac-bridge.",
+        "other",
+    ),
+    "capella-open-data": (
+        "Capella Space open data",
+        "Capella Space SAR images released under Capella's open data programme.",
+        "CC-BY-4.0",
+    ),
+}
+
+
+def catalog_collection(collection_id: str = ARCHIVE_COLLECTION_ID) -> pystac.Collection:
+    """Build the Collection of a Capella catalog collection (``capella-archive``, ``capella-open-data``...).
+
+    Capella's console API searches its catalog by collection id but does not hand out Collection documents,
+    so this one is made here, for the items of :func:`item_to_stac` to have a collection to be loaded into.
+
+    Args:
+        collection_id: The id the items name in their ``collection`` field.
+
+    Returns:
+        The Collection: global extent, open time range, Capella Space as producer; title, description and
+        license of the collections Capella documents, the id as title for others.
+
+    """
+    title, description, license_ = _CATALOG_COLLECTIONS.get(
+        collection_id, (collection_id, f"The Capella Space catalog collection {collection_id}.", "other")
+    )
+    return _collection(collection_id, title, description, ["Capella Space", "SAR", "X-band"], license_)
+
+
+def _collection(
+    collection_id: str, title: str, description: str, keywords: list[str], license_: str
+) -> pystac.Collection:
     return pystac.Collection.from_dict(
         {
             TYPE: "Collection",
             STAC_VERSION_KEY: STAC_VERSION,
             STAC_EXTENSIONS: [],
-            ID: TASKING_COLLECTION_ID,
-            TITLE: "Capella Space tasking requests",
-            DESCRIPTION: (
-                "Requests to task a Capella Space SAR satellite: the area of interest as geometry, the "
-                "collection window as start_datetime/end_datetime, status and collect constraints under "
-                "capella:."
-            ),
-            "keywords": ["Capella Space", "SAR", "tasking"],
-            "license": "other",
+            ID: collection_id,
+            TITLE: title,
+            DESCRIPTION: description,
+            "keywords": keywords,
+            "license": license_,
             "providers": [{"name": "Capella Space", "roles": ["producer"], "url": "https://www.capellaspace.com"}],
             "extent": {
                 "spatial": {BBOX: [[-180.0, -90.0, 180.0, 90.0]]},
                 "temporal": {"interval": [[None, None]]},
             },
             LINKS: [],
-            **_common.provenance(PROVIDER, TASKING_COLLECTION_ID, TRANSFORM_VERSION),
+            **_common.provenance(PROVIDER, collection_id, TRANSFORM_VERSION),
         },
         migrate=False,
         preserve_dict=False,
@@ -760,11 +811,14 @@ class CapellaAdapter:
     title = "Capella Space"
 
     def classify(self, raw: Mapping[str, Any]) -> ProviderRecord:
-        """Tell a catalog ``item`` from a ``tasking_request``.
+        """Tell a catalog ``item`` from a ``tasking_request`` and a STAC ``collection``.
 
         Items are STAC-like (``stac_version`` or ``properties.datetime``); tasking requests have
-        ``properties.windowOpen`` or ``properties.taskingrequestId``.
+        ``properties.windowOpen`` or ``properties.taskingrequestId``; a ``type: Collection`` document (such as
+        :func:`catalog_collection` makes) is a collection, passed through as it is.
         """
+        if isinstance(raw, Mapping) and raw.get(TYPE) == "Collection":
+            return ProviderRecord(KIND_COLLECTION, raw)
         props = raw.get(PROPERTIES) if isinstance(raw, Mapping) else None
         if isinstance(props, Mapping):
             if TR_WINDOW_OPEN in props or TR_ID in props:
@@ -781,9 +835,11 @@ class CapellaAdapter:
         )
 
     def to_stac(self, record: ProviderRecord) -> dict[str, Any]:
-        """Translate the record to a STAC Item dict."""
+        """Translate the record to a STAC Item dict (a collection comes out as it came in, checked by pystac)."""
         if record.kind == KIND_ITEM:
             stac = item_to_stac(record.data)
+        elif record.kind == KIND_COLLECTION:
+            return _collection_dict(record.data)
         elif record.kind == KIND_TASKING:
             stac = tasking_request_to_stac(record.data)
         else:
@@ -791,13 +847,27 @@ class CapellaAdapter:
         return stac.to_dict(include_self_link=True, transform_hrefs=False)
 
     def from_stac(self, stac: Mapping[str, Any]) -> dict[str, Any]:
-        """Give back the Capella item or tasking request an Item was made from (by record or collection)."""
+        """Give back the Capella item or tasking request an Item was made from (a Collection as it is)."""
+        if stac.get(TYPE) == "Collection":
+            return _collection_dict(stac)
         props = stac.get(PROPERTIES)
         record = props.get(NORMALIZATION) if isinstance(props, Mapping) else None
         kind = record.get(REC_KIND) if isinstance(record, Mapping) else None
         if kind == KIND_TASKING or (kind is None and stac.get(COLLECTION) == TASKING_COLLECTION_ID):
             return stac_to_tasking_request(stac)
         return stac_to_item(stac)
+
+
+def _collection_dict(collection: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a STAC Collection document, refused when pystac cannot read it."""
+    copied: dict[str, Any] = _copy_json(dict(collection))
+    record_id = copied.get(ID)
+    try:
+        pystac.Collection.from_dict(copied, migrate=False, preserve_dict=True)
+    except (ValueError, TypeError, KeyError, pystac.STACError, pystac.STACTypeError) as exc:
+        raise TransformError(PROVIDER, str(record_id) if record_id is not None else None, None,
+                             f"is not a STAC Collection: {exc}") from exc
+    return copied
 
 
 ADAPTER: Final = CapellaAdapter()

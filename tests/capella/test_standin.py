@@ -1,21 +1,13 @@
 """The Capella stand-in server, and the real capella-console-client talking to it.
 
-The client's test needs capella-console-client 0.20.0 in a separate environment (it pins httpx < 0.28, which
-clashes with ours). Create it once with::
-
-    python3 -m venv /tmp/capella-venv && /tmp/capella-venv/bin/pip install capella-console-client==0.20.0
-
-or point ``CAPELLA_CLIENT_PYTHON`` at a Python that has it; without either the test is skipped.
+The client runs in a venv of its own (it pins httpx < 0.28, which clashes with ours), made once by
+``tests/sdkvenv.py`` from the package index (``CAPELLA_CLIENT_PYTHON`` points at an existing Python instead);
+without an index the test is skipped.
 """
 
 from __future__ import annotations
 
-import copy
-import json
-import os
-import subprocess
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,31 +15,11 @@ import pytest
 
 from stac_bridge.transforms import capella
 from stac_bridge.transforms.capella_query import search_body_to_stac
+from tests.capella.data import CLIENT, WINDOW, catalog, load
 from tests.capella.standin import CapellaStandIn, serve
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "capella"
-CLIENT_PYTHON = Path(os.environ.get("CAPELLA_CLIENT_PYTHON", "/tmp/capella-venv/bin/python"))
-WINDOW = "2024-05-01T00:00:00Z/2024-05-31T23:59:59Z"
+from tests.sdkvenv import run_sdk, sdk_python
 
 Valid = Callable[[Any], dict[str, Any]]
-
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
-
-
-def catalog() -> list[dict[str, Any]]:
-    """Seven items: five match the client's search below, one is out of the window, one in another collection."""
-    items = []
-    for index in range(7):
-        item = copy.deepcopy(load("stac_item_GEO.json" if index % 2 else "stac_item_SLC.json"))
-        product = item["properties"]["sar:product_type"]
-        item["id"] = f"CAPELLA_C127_SM_{product}_HH_202405{10 + index:02d}171708_202405{10 + index:02d}171713"
-        item["properties"]["datetime"] = f"2024-05-{10 + index:02d}T17:17:10.928694Z"
-        items.append(item)
-    items[5]["properties"]["datetime"] = "2024-07-01T00:00:00Z"
-    items[6]["collection"] = "capella-open-data"
-    return items
 
 
 @pytest.fixture
@@ -104,24 +76,21 @@ out["task"] = client.create_tasking_request(
     window_open="2024-06-01T00:00:00Z", window_close="2024-06-08T00:00:00Z", collection_type="spotlight",
     off_nadir_min=25, off_nadir_max=40, product_types=["SLC", "GEO"],
 )
-json.dump(out, sys.stdout)
+out["tasks"] = client.search_tasking_requests(threaded=False).tasking_request_ids
+print(json.dumps(out))
 """
 
 
-@pytest.mark.skipif(not CLIENT_PYTHON.exists(), reason=f"capella-console-client is not at {CLIENT_PYTHON}")
 def test_real_console_client_against_the_standin(standin: CapellaStandIn, assert_valid: Valid) -> None:
-    env = {"STANDIN_URL": standin.base_url, "WINDOW": WINDOW, "PATH": os.environ.get("PATH", ""),
-           "NO_PROXY": "127.0.0.1", "HOME": os.environ.get("HOME", "/tmp")}
-    run = subprocess.run([str(CLIENT_PYTHON), "-c", CLIENT_SCRIPT], env=env, capture_output=True, text=True,
-                         timeout=60, check=False)
-    assert run.returncode == 0, run.stderr[-3000:]
-    out = json.loads(run.stdout)
+    python = sdk_python(*CLIENT)
+    out = run_sdk(python, CLIENT_SCRIPT, env={"STANDIN_URL": standin.base_url, "WINDOW": WINDOW,
+                                              "NO_PROXY": "127.0.0.1"}, timeout=120)
 
     assert out["bad_key"] == "refused"
     assert out["whoami_token"]["id"] == "MOCK_ID"
 
     # Paging: five matches at two per page, so the client POSTed pages 1 (no "page"), 2 and 3 to the next links.
-    searches = [body for method, path, body in standin.requests if path.startswith("/catalog/search")]
+    searches = standin.searches()
     assert [body.get("page") for body in searches] == [None, 2, 3]
     ids = [feature["id"] for feature in out["features"]]
     assert len(ids) == 5 and len(set(ids)) == 5
@@ -150,6 +119,11 @@ def test_real_console_client_against_the_standin(standin: CapellaStandIn, assert
         assert capella.stac_to_tasking_request(item) == request
     assert capella.tasking_request_to_stac(out["task"]).id == out["task"]["properties"]["taskingrequestId"]
     assert as_status(out["task"]) == "received"
+
+    # The client lists the user's tasking requests through POST /tasks/search, as the harvester does.
+    assert out["tasks"] == [out["task"]["properties"]["taskingrequestId"]]
+    listing = next(path for method, path, body in standin.requests if path.startswith("/tasks/search"))
+    assert "page=1" in listing and "limit=250" in listing
 
 
 def as_status(task: dict[str, Any]) -> str:
