@@ -5,12 +5,19 @@ and offset paging, it measures records/s of the engine at several concurrencies 
 ``pystac_client.Client.search(...).items_as_dicts()`` written to ndjson one by one; then the peak memory
 (max RSS) of a harvest into ndjson at two catalog sizes, each in a fresh process.
 
-Run from the repository root: ``python -m benchmarks.harvest [--records N] [--memory-records N ...]``.
+OpenSearch: against the stand-in Terrascope catalogue (``tests/opensearch/standin.py``, in its own process)
+with the same latency per page, terracatalogueclient's own sequential paging (``Catalogue.get_products``,
+each product's GeoJSON written to ndjson) beside the engine's concurrent ``startIndex`` harvest of the
+OpenSearch source: raw products to ndjson (the same work as the client) and products translated to STAC.
+
+Run from the repository root: ``python -m benchmarks.harvest [--records N] [--memory-records N ...]``;
+``--only opensearch`` (or ``stac``, ``memory``) runs one part.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -20,18 +27,17 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 COLLECTION = "standin"
+OPENSEARCH_COLLECTION = "urn:eop:VITO:TERRASCOPE_S2_TOC_V2"
 
 
 @contextmanager
-def standin(count: int, latency: float) -> Iterator[str]:
-    """The stand-in server in a child process; yields its URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.harvest.standin", "--count", str(count), "--paging", "offset",
-         "--latency", str(latency)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
+def serve(module: str, *args: str) -> Iterator[str]:
+    """A stand-in server (``python -m module args``) in a child process; yields its URL."""
+    process = subprocess.Popen([sys.executable, "-m", module, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)
     try:
         assert process.stdout is not None
         yield process.stdout.readline().strip()
@@ -39,6 +45,11 @@ def standin(count: int, latency: float) -> Iterator[str]:
         assert process.stdin is not None
         process.stdin.close()
         process.wait(timeout=10)
+
+
+def standin(count: int, latency: float) -> contextlib.AbstractContextManager[str]:
+    """The stand-in STAC API in a child process; yields its URL."""
+    return serve("tests.harvest.standin", "--count", str(count), "--paging", "offset", "--latency", str(latency))
 
 
 def engine_run(url: str, out: Path, concurrency: int, page_size: int) -> int:
@@ -101,6 +112,66 @@ def child(url: str, out: str, concurrency: int, page_size: int) -> None:
     print(json.dumps({"records": done, "seconds": seconds, "max_rss_mib": rss}))
 
 
+def opensearch_engine_run(url: str, out: Path, concurrency: int, page_size: int, *, raw: bool) -> int:
+    from stac_bridge.harvest.engine import run_harvest
+    from stac_bridge.harvest.http import create_client
+    from stac_bridge.harvest.opensearch import OpenSearchSource
+    from stac_bridge.harvest.sinks import NdjsonSink
+
+    with OpenSearchSource(url, client=create_client(), collections=[OPENSEARCH_COLLECTION], count=page_size) as source:
+        summary = run_harvest(source, [NdjsonSink(out)], since=None, concurrency=concurrency,
+                              transform=as_is if raw else None)
+    return summary.records
+
+
+def as_is(record: Any) -> dict[str, Any]:
+    """The provider's record itself (the work terracatalogueclient does: no translation)."""
+    return dict(record)
+
+
+def terracatalogueclient_run(url: str, out: Path, page_size: int) -> tuple[int, float]:
+    """The client's own paging, each product's GeoJSON to ndjson; the count and the seconds it took."""
+    from terracatalogueclient import Catalogue
+    from terracatalogueclient.config import CatalogueConfig
+
+    with tempfile.TemporaryDirectory() as scratch:
+        ini = Path(scratch) / "catalogue.ini"
+        ini.write_text(f"[Catalogue]\nURL = {url}\n")
+        catalogue = Catalogue(CatalogueConfig.from_file(str(ini)))
+    count = 0
+    start = time.perf_counter()
+    with out.open("w", encoding="utf-8") as handle:
+        for product in catalogue.get_products(OPENSEARCH_COLLECTION, count=page_size):
+            handle.write(json.dumps(product.geojson, separators=(",", ":")) + "\n")
+            count += 1
+    return count, time.perf_counter() - start
+
+
+def opensearch_throughput(records: int, latency: float, page_size: int,
+                          concurrencies: Sequence[int]) -> list[tuple[str, float]]:
+    rows: list[tuple[str, float]] = []
+    args = ("--products", str(records), "--latency", str(latency), "--page-size", str(page_size))
+    with serve("tests.opensearch.standin", *args) as url, tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "out.ndjson"
+        done, seconds = terracatalogueclient_run(url, out, page_size)
+        assert done == records, done
+        rows.append(("terracatalogueclient, sequential", done / seconds))
+        for raw in (True, False):
+            for concurrency in concurrencies:
+                start = time.perf_counter()
+                done = opensearch_engine_run(url, out, concurrency, page_size, raw=raw)
+                assert done == records, done
+                what = "raw products" if raw else "to STAC"
+                rows.append((f"engine, {what}, concurrency {concurrency}", done / (time.perf_counter() - start)))
+    return rows
+
+
+def report(rows: list[tuple[str, float]]) -> None:
+    baseline = rows[0][1]
+    for name, rate in rows:
+        print(f"  {name:<40} {rate:>9.0f} records/s  {rate / baseline:5.2f}x")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--records", type=int, default=10_000, help="records of the throughput runs")
@@ -109,6 +180,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--memory-records", type=int, nargs="*", default=[20_000, 200_000])
     parser.add_argument("--memory-page-size", type=int, default=250)
+    parser.add_argument("--opensearch-records", type=int, default=5_000)
+    parser.add_argument("--opensearch-page-size", type=int, default=100)
+    parser.add_argument("--only", choices=["stac", "memory", "opensearch"])
     parser.add_argument("--child", nargs=4, metavar=("URL", "OUT", "CONCURRENCY", "PAGE_SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -116,13 +190,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         child(url, out, int(concurrency), int(page_size))
         return
 
-    print(f"throughput: {args.records} records, {args.page_size} per page, {args.latency * 1000:.0f} ms per page, "
-          "offset paging")
-    rows = throughput(args.records, args.latency, args.page_size, args.concurrency)
-    baseline = rows[0][1]
-    for name, rate in rows:
-        print(f"  {name:<28} {rate:>9.0f} records/s  {rate / baseline:5.2f}x")
-    if args.memory_records:
+    if args.only in (None, "stac"):
+        print(f"throughput: {args.records} records, {args.page_size} per page, {args.latency * 1000:.0f} ms per page, "
+              "offset paging")
+        report(throughput(args.records, args.latency, args.page_size, args.concurrency))
+    if args.only in (None, "opensearch"):
+        print(f"OpenSearch: {args.opensearch_records} products, {args.opensearch_page_size} per page, "
+              f"{args.latency * 1000:.0f} ms per page, startIndex paging")
+        report(opensearch_throughput(args.opensearch_records, args.latency, args.opensearch_page_size,
+                                     args.concurrency))
+    if args.memory_records and args.only in (None, "memory"):
         print(f"peak memory of a harvest into ndjson ({args.memory_page_size} per page, concurrency 4):")
         for records in args.memory_records:
             rss, seconds = peak_memory(records, args.latency, args.memory_page_size, 4)

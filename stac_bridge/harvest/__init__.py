@@ -24,6 +24,7 @@ __all__ = ["SOURCES", "SourceOptions", "create_source", "list_sources"]
 SOURCES: Final[dict[str, str]] = {
     "stac": "stac_bridge.harvest.stac:create",
     "capella": "stac_bridge.harvest.capella:create",
+    "opensearch": "stac_bridge.harvest.opensearch:create",
     "byoc": "stac_bridge.harvest.byoc:create",
 }
 

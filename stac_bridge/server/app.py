@@ -35,6 +35,7 @@ READ_ONLY_POSTS: Final = frozenset({"/search", "/capella/catalog/search", "/cape
 #: takes the :class:`ServerSettings` and returns a :class:`fastapi.APIRouter` (imported when the app is built).
 COMPATIBLE_ENDPOINTS: Final[dict[str, str]] = {
     "/capella": "stac_bridge.server.capella:create_router",
+    "/opensearch": "stac_bridge.server.opensearch:create_router",
 }
 _WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Ids reach URLs as path segments: only what breaks a path is refused (provider ids such as Descartes Labs'
