@@ -117,6 +117,19 @@ class Fields:
             raise self.error(path, f"is not {what}: {exc}") from exc
 
 
+def copy_json(value: Any) -> Any:
+    """Copy a JSON value deeply: dicts and lists anew, the rest (immutable scalars) as is.
+
+    Several times faster than :func:`copy.deepcopy`, which the transforms would otherwise spend a third of
+    their time in.
+    """
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    return value
+
+
 def json_type_problem(value: Any, kind: type | tuple[type, ...]) -> str | None:
     """What is wrong with a JSON value's type (``"must be a string, got an integer 3"``), or ``None``.
 

@@ -17,7 +17,6 @@ STAC objects come back as the payload that creates them (``POST .../collections`
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -36,6 +35,7 @@ from stac_bridge.transforms._common import (
     PROVENANCE_PROVIDER,
     Fields,
     bbox_of,
+    copy_json,
     epsg_code,
     finite,
     native_bbox,
@@ -177,10 +177,10 @@ def collection_to_stac(collection: Any) -> pystac.Collection:
                     if _canonical(when) == additional[field]:
                         del residual[field]
         rest.pop(ADDITIONAL_DATA)
-        extra[_key(ADDITIONAL_DATA)] = copy.deepcopy(residual)
+        extra[_key(ADDITIONAL_DATA)] = copy_json(residual)
 
     for field, value in rest.items():
-        extra[_key(field)] = copy.deepcopy(value)
+        extra[_key(field)] = copy_json(value)
     extra.update(provenance(PROVIDER, uuid, TRANSFORM_VERSION))
 
     title = name if name is not None else uuid
@@ -193,12 +193,12 @@ def collection_to_stac(collection: Any) -> pystac.Collection:
         ),
         title=name,
         license="other",
-        providers=[copy.deepcopy(SENTINEL_HUB)],
+        providers=[copy_json(SENTINEL_HUB)],
         extra_fields=extra,
     )
     if bands:
         stac.item_assets = {key: _asset_definition(band) for key, band in bands.items()}
-        stac.summaries.add(STAC_BANDS, [copy.deepcopy(b) for b in bands.values()])
+        stac.summaries.add(STAC_BANDS, [copy_json(b) for b in bands.values()])
     return stac
 
 
@@ -228,7 +228,7 @@ def _band_to_stac(f: Fields, path: str, name: str, spec: Any) -> dict[str, Any]:
         band[STAC_NODATA] = nodata
     for field, value in spec.items():
         if field != NO_DATA or STAC_NODATA not in band:
-            band[_key(field)] = copy.deepcopy(value)
+            band[_key(field)] = copy_json(value)
     return band
 
 
@@ -237,7 +237,7 @@ def _asset_definition(band: dict[str, Any]) -> dict[str, Any]:
         "title": band[STAC_NAME],
         "type": COG_MEDIA_TYPE,
         "roles": ["data"],
-        STAC_BANDS: [copy.deepcopy(band)],
+        STAC_BANDS: [copy_json(band)],
     }
 
 
@@ -305,7 +305,7 @@ def tile_to_stac(tile: Any, collection: Any) -> pystac.Item:
 
     geometry, projection = _geometries(f, rest, ingested=status == STATUS_INGESTED)
     for field, value in rest.items():
-        properties[_key(field)] = copy.deepcopy(value)
+        properties[_key(field)] = copy_json(value)
     properties.update(provenance(PROVIDER, tile_id, TRANSFORM_VERSION))
 
     start = end = None
@@ -353,7 +353,7 @@ def _geometries(
         raise f.error(footprint_field, f"cannot be reprojected to WGS84: {exc}") from exc
 
     if cover is not None:
-        projection[PROJ_GEOMETRY] = copy.deepcopy(strip_crs(cover))
+        projection[PROJ_GEOMETRY] = copy_json(strip_crs(cover))
         if _same_json(_with_crs(projection[PROJ_GEOMETRY], epsg), cover):
             del rest[COVER_GEOMETRY]
     if tile is not None:
@@ -566,7 +566,7 @@ def _create_tile_payload(
     if PROJ_GEOMETRY in properties:
         record[COVER_GEOMETRY] = _with_crs(properties[PROJ_GEOMETRY], _proj_epsg(item_id, properties))
     elif isinstance(stac.get("geometry"), Mapping):
-        record[COVER_GEOMETRY] = copy.deepcopy(dict(stac["geometry"]))
+        record[COVER_GEOMETRY] = copy_json(dict(stac["geometry"]))
     if isinstance(properties.get("datetime"), str):
         record[SENSING_TIME] = properties["datetime"]
     return record
@@ -644,7 +644,7 @@ def _made_here(fields: Mapping[str, Any]) -> bool:
 
 
 def _unprefixed(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {k[len(PREFIX):]: copy.deepcopy(v) for k, v in fields.items() if k.startswith(PREFIX)}
+    return {k[len(PREFIX):]: copy_json(v) for k, v in fields.items() if k.startswith(PREFIX)}
 
 
 def _utc_datetime(f: Fields, path: str) -> dt.datetime | None:
@@ -680,7 +680,7 @@ def _crs_member(epsg: int) -> dict[str, Any]:
 
 def _with_crs(geometry: Mapping[str, Any], epsg: int) -> dict[str, Any]:
     """Write a geometry as BYOC sends it, with a ``crs`` member naming its CRS first."""
-    return {"crs": _crs_member(epsg), **copy.deepcopy(dict(geometry))}
+    return {"crs": _crs_member(epsg), **copy_json(dict(geometry))}
 
 
 def _rectangle(bbox: list[float], epsg: int) -> dict[str, Any]:

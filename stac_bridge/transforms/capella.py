@@ -30,7 +30,7 @@ import pystac
 from stac_bridge.errors import TransformError
 from stac_bridge.registry import ProviderRecord
 from stac_bridge.transforms import _common
-from stac_bridge.transforms._common import Fields, json_type_problem
+from stac_bridge.transforms._common import Fields, copy_json, json_type_problem
 
 __all__ = [
     "ADAPTER",
@@ -274,10 +274,10 @@ def item_to_stac(item: Mapping[str, Any]) -> pystac.Item:
         elif key == ASSETS:
             out[key] = assets
         else:
-            out[key] = _copy_json(value)
+            out[key] = copy_json(value)
     for key in (STAC_VERSION_KEY, STAC_EXTENSIONS):
         if key in source:
-            record[key] = _copy_json(source[key])
+            record[key] = copy_json(source[key])
         else:
             added.append(key)
     out[STAC_VERSION_KEY] = STAC_VERSION
@@ -388,7 +388,7 @@ def tasking_request_to_stac(request: Mapping[str, Any]) -> pystac.Item:
         props[CAPELLA_STATUS] = status
         record[REC_ADDED] = [CAPELLA_STATUS]
     props[DATETIME] = None
-    extra = {k: _copy_json(v) for k, v in fields.record.items() if k not in (TYPE, GEOMETRY, PROPERTIES)}
+    extra = {k: copy_json(v) for k, v in fields.record.items() if k not in (TYPE, GEOMETRY, PROPERTIES)}
     if extra:
         record[REC_FEATURE] = extra
     props.update(_common.provenance(PROVIDER, _tasking_id(fields), TRANSFORM_VERSION))
@@ -401,8 +401,8 @@ def tasking_request_to_stac(request: Mapping[str, Any]) -> pystac.Item:
         STAC_VERSION_KEY: STAC_VERSION,
         STAC_EXTENSIONS: [],
         ID: _tasking_id(fields),
-        GEOMETRY: _copy_json(geometry),
-        BBOX: _copy_json(bbox) if bbox is not None else _bbox(fields, GEOMETRY, geometry),
+        GEOMETRY: copy_json(geometry),
+        BBOX: copy_json(bbox) if bbox is not None else _bbox(fields, GEOMETRY, geometry),
         PROPERTIES: props,
         LINKS: [_collection_link()],
         ASSETS: {},
@@ -551,7 +551,7 @@ def _place(
     for key, value in source.items():
         target = target_of(key, value)
         if key in reserved or (target != key and (target in source or target in out or target in reserved)):
-            displaced[key] = _copy_json(value)
+            displaced[key] = copy_json(value)
             continue
         path = f"{where}.{key}"
         kind = _FIELD_KINDS.get(key)
@@ -617,7 +617,7 @@ def _convert(fields: Fields, path: str, key: str, target: str, value: Any) -> An
             return f"EPSG:{_common.epsg_code(value)}"
         except ValueError as exc:
             raise fields.error(path, f"is not a known CRS: {exc}") from exc
-    return _copy_json(value)
+    return copy_json(value)
 
 
 def _convert_back(original: str, key: str, value: Any) -> Any:
@@ -778,11 +778,11 @@ def _default_tasking_record(props: Mapping[str, Any]) -> dict[str, Any]:
 def _stac_dict(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(item, pystac.Item):
         # pystac's dict shares the Item's properties: copy, so the result never aliases the Item.
-        stac: dict[str, Any] = _copy_json(item.to_dict(include_self_link=True, transform_hrefs=False))
+        stac: dict[str, Any] = copy_json(item.to_dict(include_self_link=True, transform_hrefs=False))
         return stac
     if isinstance(item, Mapping):
         # One copy here; everything after it works on this copy, so the helpers copy nothing again.
-        return {key: _copy_json(value) for key, value in item.items()}
+        return {key: copy_json(value) for key, value in item.items()}
     raise TransformError(PROVIDER, None, None, f"expected a pystac.Item or a dict, got {type(item).__name__}")
 
 
@@ -791,15 +791,6 @@ def _to_pystac(fields: Fields, stac: dict[str, Any]) -> pystac.Item:
         return pystac.Item.from_dict(stac, migrate=False, preserve_dict=False)
     except (ValueError, TypeError, KeyError) as exc:
         raise fields.error(None, f"pystac refused the Item: {exc}") from exc
-
-
-def _copy_json(value: Any) -> Any:
-    """Copy a JSON value deeply (several times faster than ``copy.deepcopy``)."""
-    if isinstance(value, dict):
-        return {k: _copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_json(v) for v in value]
-    return value
 
 
 # --- the adapter ------------------------------------------------------------------------------------------
@@ -860,7 +851,7 @@ class CapellaAdapter:
 
 def _collection_dict(collection: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a STAC Collection document, refused when pystac cannot read it."""
-    copied: dict[str, Any] = _copy_json(dict(collection))
+    copied: dict[str, Any] = copy_json(dict(collection))
     record_id = copied.get(ID)
     try:
         pystac.Collection.from_dict(copied, migrate=False, preserve_dict=True)

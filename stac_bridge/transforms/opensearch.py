@@ -23,7 +23,6 @@ Transforms are pure: no network, no files, no clock.
 
 from __future__ import annotations
 
-import copy
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -198,7 +197,7 @@ def _open_feature(feature: Any) -> tuple[_Reader, str, dict[str, Any]]:
     raw_props = feature.get(OS_PROPERTIES)
     if raw_props is None:
         raise reader.error(OS_PROPERTIES, "is missing")
-    return reader, feature_id, copy.deepcopy(dict(reader.check(raw_props, dict, OS_PROPERTIES)))
+    return reader, feature_id, _common.copy_json(dict(reader.check(raw_props, dict, OS_PROPERTIES)))
 
 
 class _Reader:
@@ -473,7 +472,7 @@ def product_to_stac(feature: Mapping[str, Any]) -> pystac.Item:
         stac[KEEP_LINKS] = layout
     for key, value in props.items():
         stac[PREFIX + key] = value
-    members = {k: copy.deepcopy(v) for k, v in feature.items() if k not in _FEATURE_MEMBERS}
+    members = {k: _common.copy_json(v) for k, v in feature.items() if k not in _FEATURE_MEMBERS}
     if members:
         stac[KEEP_MEMBERS] = members
     book.record(stac)
@@ -484,7 +483,7 @@ def product_to_stac(feature: Mapping[str, Any]) -> pystac.Item:
         "stac_version": STAC_VERSION,
         "stac_extensions": _extensions(stac, assets),
         "id": item_id,
-        "geometry": copy.deepcopy(geometry),
+        "geometry": _common.copy_json(geometry),
         "bbox": bbox,
         "properties": stac,
         "links": [{"rel": "collection", "href": "../collection.json", "type": "application/json"}]
@@ -541,7 +540,7 @@ def _acquisition_to_stac(reader: _Reader, props: dict[str, Any], stac: dict[str,
         return
     path = f"{OS_PROPERTIES}.{OS_ACQ_INFO}"
     entries = reader.check(props.pop(OS_ACQ_INFO), list, path)
-    rest: list[Any] = copy.deepcopy(entries)
+    rest: list[Any] = _common.copy_json(entries)
     used: list[str] = []
     for group, codecs in _ACQ_CODECS.items():
         index = next((i for i, e in enumerate(rest) if isinstance(e, dict) and group in e), None)
@@ -749,17 +748,17 @@ def stac_to_product(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
         out[OS_LINKS] = links
     for key, value in props.items():
         if key.startswith(PREFIX) and key not in _PRODUCT_BOOKKEEPING:
-            out[key[len(PREFIX):]] = copy.deepcopy(value)
+            out[key[len(PREFIX):]] = _common.copy_json(value)
 
     feature: dict[str, Any] = {
         OS_TYPE: "Feature",
         OS_ID: item_id,
-        OS_GEOMETRY: copy.deepcopy(stac.get("geometry")),
+        OS_GEOMETRY: _common.copy_json(stac.get("geometry")),
     }
     if OS_BBOX not in absent and stac.get("bbox") is not None:
         feature[OS_BBOX] = list(stac["bbox"])
     feature[OS_PROPERTIES] = out
-    feature.update(copy.deepcopy(props.get(KEEP_MEMBERS) or {}))
+    feature.update(_common.copy_json(props.get(KEEP_MEMBERS) or {}))
     return feature
 
 
@@ -815,7 +814,7 @@ def _acquisition_from_stac(
             return None
         entries: list[Any] = [{g: groups[g] for g in _ACQ_GROUPS if g in groups}]
     else:
-        entries = copy.deepcopy(kept)
+        entries = _common.copy_json(kept)
         for group, values in groups.items():
             target = next((e for e in entries if isinstance(e, dict) and group in e), None)
             if target is None:
@@ -829,7 +828,7 @@ def _acquisition_from_stac(
 
 def _product_info_from_stac(props: Mapping[str, Any], verbatim: Mapping[str, Any]) -> dict[str, Any] | None:
     kept = props.get(KEEP_PRODUCT_INFO)
-    info: dict[str, Any] = copy.deepcopy(dict(kept)) if isinstance(kept, Mapping) else {}
+    info: dict[str, Any] = _common.copy_json(dict(kept)) if isinstance(kept, Mapping) else {}
     for codec in _PRODUCT_INFO_CODECS:
         if props.get(codec.stac_key) is not None:
             info[codec.os_key] = _from_stac(codec, props, verbatim, OS_PRODUCT_INFO)
@@ -874,7 +873,7 @@ def _asset_to_link(asset: Mapping[str, Any]) -> dict[str, Any]:
         elif key == ASSET_CATEGORY:
             link[OS_CATEGORY] = value
         elif key.startswith(PREFIX):
-            link[key[len(PREFIX):]] = copy.deepcopy(value)
+            link[key[len(PREFIX):]] = _common.copy_json(value)
     return link
 
 
@@ -927,7 +926,7 @@ def collection_to_stac(feature: Mapping[str, Any]) -> pystac.Collection:
     links = _collection_links(reader, props.pop(OS_LINKS, None))
     for key, value in props.items():
         out[PREFIX + key] = value
-    members = {k: copy.deepcopy(v) for k, v in feature.items() if k not in _FEATURE_MEMBERS}
+    members = {k: _common.copy_json(v) for k, v in feature.items() if k not in _FEATURE_MEMBERS}
     if members:
         out[KEEP_MEMBERS] = members
     book.record(out)
@@ -997,7 +996,7 @@ def _collection_bbox(
         reader.check(geometry, dict, OS_GEOMETRY)
     bbox = _feature_bbox(reader, feature, geometry, book)
     if geometry is not None and geometry != _bbox_polygon(bbox):
-        out[KEEP_GEOMETRY] = copy.deepcopy(geometry)
+        out[KEEP_GEOMETRY] = _common.copy_json(geometry)
     return bbox
 
 
@@ -1099,7 +1098,7 @@ def stac_to_collection(collection: pystac.Collection | Mapping[str, Any]) -> dic
         props[OS_LINKS] = links
     for key, value in stac.items():
         if key.startswith(PREFIX) and key not in _COLLECTION_BOOKKEEPING:
-            props[key[len(PREFIX):]] = copy.deepcopy(value)
+            props[key[len(PREFIX):]] = _common.copy_json(value)
 
     bboxes = ((stac.get("extent") or {}).get("spatial") or {}).get("bbox") or []
     if not bboxes:
@@ -1107,11 +1106,11 @@ def stac_to_collection(collection: pystac.Collection | Mapping[str, Any]) -> dic
     bbox = list(bboxes[0])
     feature: dict[str, Any] = {OS_TYPE: "Feature", OS_ID: collection_id}
     if OS_GEOMETRY not in absent:
-        feature[OS_GEOMETRY] = copy.deepcopy(stac.get(KEEP_GEOMETRY) or _bbox_polygon(bbox))
+        feature[OS_GEOMETRY] = _common.copy_json(stac.get(KEEP_GEOMETRY) or _bbox_polygon(bbox))
     if OS_BBOX not in absent:
         feature[OS_BBOX] = bbox
     feature[OS_PROPERTIES] = props
-    feature.update(copy.deepcopy(stac.get(KEEP_MEMBERS) or {}))
+    feature.update(_common.copy_json(stac.get(KEEP_MEMBERS) or {}))
     return feature
 
 
@@ -1163,7 +1162,7 @@ def _links_from_stac(links: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[
             if key in (OS_MEDIA_TYPE, OS_TITLE):
                 out[key] = value
             elif key.startswith(PREFIX):
-                out[key[len(PREFIX):]] = copy.deepcopy(value)
+                out[key[len(PREFIX):]] = _common.copy_json(value)
         groups.setdefault(_COLLECTION_GROUP.get(rel, rel), []).append(out)
     return groups
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any, Final
 
 from stac_bridge.errors import TransformError
 from stac_bridge.registry import ProviderRecord
+from stac_bridge.transforms._common import copy_json
 
 _KINDS: Final = {"Feature": "item", "Collection": "collection"}
 
@@ -27,7 +27,7 @@ class StacAdapter:
 
     def to_stac(self, record: ProviderRecord) -> dict[str, Any]:
         """A copy of the record, with ``links`` present (pgstac refuses items without them)."""
-        stac = copy.deepcopy(dict(record.data))
+        stac: dict[str, Any] = copy_json(dict(record.data))
         if not isinstance(stac.get("id"), str) or not stac["id"]:
             raise TransformError(self.name, None, "id", "is missing")
         if record.kind == "item" and not isinstance(stac.get("geometry"), Mapping | None):
@@ -37,7 +37,8 @@ class StacAdapter:
 
     def from_stac(self, stac: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of the STAC object."""
-        return copy.deepcopy(dict(stac))
+        copied: dict[str, Any] = copy_json(dict(stac))
+        return copied
 
 
 def _id(raw: Mapping[str, Any]) -> str | None:
