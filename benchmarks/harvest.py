@@ -112,7 +112,8 @@ def child(url: str, out: str, concurrency: int, page_size: int) -> None:
     print(json.dumps({"records": done, "seconds": seconds, "max_rss_mib": rss}))
 
 
-def opensearch_engine_run(url: str, out: Path, concurrency: int, page_size: int, *, raw: bool) -> int:
+def opensearch_engine_run(url: str, out: Path, concurrency: int, page_size: int, *, raw: bool,
+                          workers: int = 1) -> int:
     from stac_bridge.harvest.engine import run_harvest
     from stac_bridge.harvest.http import create_client
     from stac_bridge.harvest.opensearch import OpenSearchSource
@@ -120,7 +121,7 @@ def opensearch_engine_run(url: str, out: Path, concurrency: int, page_size: int,
 
     with OpenSearchSource(url, client=create_client(), collections=[OPENSEARCH_COLLECTION], count=page_size) as source:
         summary = run_harvest(source, [NdjsonSink(out)], since=None, concurrency=concurrency,
-                              transform=as_is if raw else None)
+                              transform=as_is if raw else None, workers=workers)
     return summary.records
 
 
@@ -147,8 +148,8 @@ def terracatalogueclient_run(url: str, out: Path, page_size: int) -> tuple[int, 
     return count, time.perf_counter() - start
 
 
-def opensearch_throughput(records: int, latency: float, page_size: int,
-                          concurrencies: Sequence[int]) -> list[tuple[str, float]]:
+def opensearch_throughput(records: int, latency: float, page_size: int, concurrencies: Sequence[int],
+                          worker_counts: Sequence[int] = ()) -> list[tuple[str, float]]:
     rows: list[tuple[str, float]] = []
     args = ("--products", str(records), "--latency", str(latency), "--page-size", str(page_size))
     with serve("tests.opensearch.standin", *args) as url, tempfile.TemporaryDirectory() as scratch:
@@ -163,6 +164,12 @@ def opensearch_throughput(records: int, latency: float, page_size: int,
                 assert done == records, done
                 what = "raw products" if raw else "to STAC"
                 rows.append((f"engine, {what}, concurrency {concurrency}", done / (time.perf_counter() - start)))
+        for workers in worker_counts:
+            start = time.perf_counter()
+            done = opensearch_engine_run(url, out, max(concurrencies), page_size, raw=False, workers=workers)
+            assert done == records, done
+            rows.append((f"engine, to STAC, c{max(concurrencies)}, {workers} workers",
+                         done / (time.perf_counter() - start)))
     return rows
 
 
@@ -183,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--opensearch-records", type=int, default=5_000)
     parser.add_argument("--opensearch-page-size", type=int, default=100)
     parser.add_argument("--only", choices=["stac", "memory", "opensearch"])
+    parser.add_argument("--workers", type=int, nargs="*", default=[2],
+                        help="transform processes of the extra OpenSearch to-STAC runs (2)")
     parser.add_argument("--child", nargs=4, metavar=("URL", "OUT", "CONCURRENCY", "PAGE_SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -198,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"OpenSearch: {args.opensearch_records} products, {args.opensearch_page_size} per page, "
               f"{args.latency * 1000:.0f} ms per page, startIndex paging")
         report(opensearch_throughput(args.opensearch_records, args.latency, args.opensearch_page_size,
-                                     args.concurrency))
+                                     args.concurrency, args.workers))
     if args.memory_records and args.only in (None, "memory"):
         print(f"peak memory of a harvest into ndjson ({args.memory_page_size} per page, concurrency 4):")
         for records in args.memory_records:

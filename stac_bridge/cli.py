@@ -263,7 +263,7 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
         summary = _run_with_progress(f"harvest {args.provider}", lambda update: run_harvest(
             source, sinks, dead_letters=NdjsonSink(dead_path, create_empty=False), state=state,
             resume=args.resume, since=since, concurrency=args.concurrency, batch_size=args.batch_size,
-            progress=update))
+            progress=update, workers=args.workers))
     finally:
         source.close()
     return _report(summary, dead_path, args.out != "-")
@@ -286,6 +286,8 @@ def _add_harvest(sub: Any) -> None:
     parser.add_argument("--load", action="store_true", help="load into the pgstac database")
     parser.add_argument("--start-db", action="store_true", help="bring the managed database up first if needed")
     parser.add_argument("--concurrency", type=int, default=4, metavar="N", help="pages fetched at once (4)")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="processes transforming pages at once (1); up to the cores for large harvests")
     parser.add_argument("--resume", action="store_true", help="continue the killed run of the same query")
     parser.add_argument("--dead-letters", metavar="FILE", help="records that failed to transform")
     parser.add_argument("--state-dir", metavar="DIR", help="checkpoints (default: $STAC_BRIDGE_HOME/harvest)")

@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import queue
 import threading
 import time
@@ -265,14 +266,35 @@ class HarvestSummary:
 # --- transforms ---------------------------------------------------------------------------------------------
 
 
+class _AdapterTransform:
+    """A transform through an adapter, picklable (by name or by its instance) for transform processes."""
+
+    def __init__(self, adapter: Adapter | str, *, reverse: bool) -> None:
+        self.adapter = adapter
+        self.reverse = reverse
+        self._resolved: Adapter | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"adapter": self.adapter, "reverse": self.reverse, "_resolved": None}
+
+    def _get(self) -> Adapter:
+        if self._resolved is None:
+            self._resolved = get_adapter(self.adapter) if isinstance(self.adapter, str) else self.adapter
+        return self._resolved
+
+    def __call__(self, raw: Raw) -> dict[str, Any] | list[dict[str, Any]]:
+        adapter = self._get()
+        if not self.reverse:
+            return adapter.to_stac(raw if isinstance(raw, ProviderRecord) else adapter.classify(raw))
+        stac = raw.data if isinstance(raw, ProviderRecord) else raw
+        export: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = getattr(adapter, "export_records", None)
+        return export(stac) if export is not None else adapter.from_stac(stac)
+
+
 def adapter_transform(adapter: Adapter | str) -> Transform:
     """Raw provider records to STAC dicts through an adapter (``classify`` unless already classified)."""
-    resolved = get_adapter(adapter) if isinstance(adapter, str) else adapter
-
-    def transform(raw: Raw) -> dict[str, Any]:
-        record = raw if isinstance(raw, ProviderRecord) else resolved.classify(raw)
-        return resolved.to_stac(record)
-
+    transform = _AdapterTransform(adapter, reverse=False)
+    transform._get()  # an unknown adapter is an error now, not at the first record
     return transform
 
 
@@ -283,14 +305,72 @@ def export_transform(adapter: Adapter | str) -> Transform:
     ``add_product``/``add_band``/``add_image``) may define ``export_records(stac) -> list[dict]``, used
     instead of ``from_stac``.
     """
-    resolved = get_adapter(adapter) if isinstance(adapter, str) else adapter
-    export: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = getattr(resolved, "export_records", None)
-
-    def transform(raw: Raw) -> dict[str, Any] | list[dict[str, Any]]:
-        stac = raw.data if isinstance(raw, ProviderRecord) else raw
-        return export(stac) if export is not None else resolved.from_stac(stac)
-
+    transform = _AdapterTransform(adapter, reverse=True)
+    transform._get()
     return transform
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A record the transform refused, as a worker process reports it."""
+
+    error: str
+
+
+_Outcome = dict[str, Any] | list[dict[str, Any]] | _Failure
+
+
+def _apply(transform: Transform, records: Sequence[Raw]) -> list[_Outcome]:
+    """Transform the records of one page; a refusal is kept as a :class:`_Failure`, in its place."""
+    outcomes: list[_Outcome] = []
+    for raw in records:
+        try:
+            outcomes.append(transform(raw))
+        except Exception as exc:  # any failure: one bad record must not stop a harvest of millions
+            outcomes.append(_Failure(f"{type(exc).__name__}: {exc}"))
+    return outcomes
+
+
+class _Transformer:
+    """Transforms pages in order: in this thread, or in ``workers`` processes with pages in flight.
+
+    The transforms are CPU-bound Python, so threads would wait on one another; processes run them on every
+    core while the prefetcher keeps fetching. Pages come out in the order they went in.
+    """
+
+    def __init__(self, transform: Transform, workers: int) -> None:
+        self._transform = transform
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._workers = workers
+        if workers > 1:
+            try:
+                pickle.dumps(transform)
+            except Exception as exc:
+                raise ConfigError(f"this transform cannot run in worker processes ({exc}): use workers=1") from exc
+            import multiprocessing
+
+            # spawn, not fork: the process holds threads (the prefetcher) and connections (the sinks).
+            context = multiprocessing.get_context("spawn")
+            self._pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
+
+    def pages(self, pages: Iterable[Page]) -> Iterator[tuple[Page, list[_Outcome]]]:
+        if self._pool is None:
+            for page in pages:
+                yield page, _apply(self._transform, page.records)
+            return
+        pending: deque[tuple[Page, concurrent.futures.Future[list[_Outcome]]]] = deque()
+        for page in pages:
+            pending.append((page, self._pool.submit(_apply, self._transform, list(page.records))))
+            if len(pending) >= 2 * self._workers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _add(out: list[dict[str, Any]], result: dict[str, Any] | list[dict[str, Any]]) -> None:
@@ -469,6 +549,7 @@ def run_harvest(
     concurrency: int = DEFAULT_CONCURRENCY,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[Progress], None] | None = None,
+    workers: int = 1,
 ) -> HarvestSummary:
     """Harvest ``source`` into ``sinks``; the sinks are closed at the end, whether it succeeded or not.
 
@@ -487,6 +568,9 @@ def run_harvest(
         concurrency: Pages fetched ahead, and at once when the source allows random access.
         batch_size: Records per sink write (and per checkpoint); whole pages are never split.
         progress: Called after each page.
+        workers: Processes that transform pages at once (1: in this process). The transforms are CPU-bound:
+            with fast fetching, more workers (up to the cores) is what makes a harvest faster. The transform
+            must pickle (the adapters' do).
 
     Returns:
         The counts, including those of the runs this one resumed.
@@ -495,9 +579,15 @@ def run_harvest(
         HarvestError: the source failed for good (the checkpoint allows a resume).
         ConfigError: the state cannot be read, or the checkpoint does not fit the sinks given.
     """
-    if concurrency < 1 or batch_size < 1:
-        raise ConfigError("concurrency and batch size must be at least 1")
+    if concurrency < 1 or batch_size < 1 or workers < 1:
+        raise ConfigError("concurrency, batch size and workers must be at least 1")
     clock = time.monotonic()
+    convert = transform or adapter_transform(source.adapter)
+    try:
+        transformer = _Transformer(convert, workers)  # first: an unfit transform fails before any request
+    except BaseException:
+        _close_all(sinks, dead_letters)
+        raise
     query = source.query()
     stored = state.load(source.name, query) if state is not None else None
     unfinished = stored.get("run") if stored else None
@@ -520,9 +610,9 @@ def run_harvest(
             run = _Run(started, format_datetime(since_at) if since_at else None, source.start(since_at))
             _reopen(sinks, dead_letters, None)
             if isinstance(source, CollectionSource):
-                run.errors += _write_collections(source, sinks, dead_letters, transform or adapter_transform(
-                    source.adapter))
+                run.errors += _write_collections(source, sinks, dead_letters, convert)
     except BaseException:
+        transformer.close()
         _close_all(sinks, dead_letters)
         raise
 
@@ -562,19 +652,18 @@ def run_harvest(
         refused.clear()
         checkpoint(done=False)
 
-    convert = transform or adapter_transform(source.adapter)
     prefetcher = _Prefetcher(source, run.position, concurrency)
     try:
         checkpoint(done=False)
         total: int | None = None
-        for page in prefetcher:
+        for page, outcomes in transformer.pages(prefetcher):
             run.pages += 1
             total = page.total if page.total is not None else total
-            for raw in page.records:
-                try:
-                    _add(batch, convert(raw))
-                except Exception as exc:  # any failure: one bad record must not stop a harvest of millions
-                    refused.append(_dead_letter(raw, exc))
+            for raw, outcome in zip(page.records, outcomes, strict=True):
+                if isinstance(outcome, _Failure):
+                    refused.append(_dead_letter(raw, outcome.error))
+                else:
+                    _add(batch, outcome)
             if len(batch) + len(refused) >= batch_size:
                 flush(page.next)
             if progress is not None:
@@ -587,6 +676,7 @@ def run_harvest(
         raise
     finally:
         prefetcher.close()
+        transformer.close()
         _close_all(sinks, dead_letters)
     since_used = parse_datetime(run.since) if run.since else None
     seconds = time.monotonic() - clock
@@ -613,11 +703,12 @@ def _write_collections(source: CollectionSource, sinks: Sequence[Sink], dead_let
     """Transform and store the source's collections; the number refused."""
     collections: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
-    for raw in source.collection_records():
-        try:
-            _add(collections, transform(raw))
-        except Exception as exc:  # as for items: the harvest goes on
-            refused.append(_dead_letter(raw, exc))
+    records = source.collection_records()
+    for raw, outcome in zip(records, _apply(transform, records), strict=True):
+        if isinstance(outcome, _Failure):  # as for items: the harvest goes on
+            refused.append(_dead_letter(raw, outcome.error))
+        else:
+            _add(collections, outcome)
     if collections:
         for sink in sinks:
             if isinstance(sink, CollectionSink):
@@ -639,7 +730,7 @@ def _close_all(sinks: Sequence[Sink], dead_letters: Sink | None) -> None:
             log.exception("closing %s failed", type(sink).__name__)
 
 
-def _dead_letter(raw: Raw, exc: Exception) -> dict[str, Any]:
+def _dead_letter(raw: Raw, exc: Exception | str) -> dict[str, Any]:
     if isinstance(raw, ProviderRecord):
         record: Any = {"kind": raw.kind, "data": raw.data, "context": raw.context}
         record_id = raw.id
@@ -647,5 +738,6 @@ def _dead_letter(raw: Raw, exc: Exception) -> dict[str, Any]:
         record = raw
         value = raw.get("id")
         record_id = str(value) if value is not None else None
-    log.warning("record %s refused: %s", record_id, exc)
-    return {"id": record_id, "error": f"{type(exc).__name__}: {exc}", "record": record}
+    error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+    log.warning("record %s refused: %s", record_id, error)
+    return {"id": record_id, "error": error, "record": record}

@@ -313,3 +313,31 @@ def _no_stray_threads() -> Iterator[None]:
     for thread in stray:
         thread.join(timeout=5)
     assert not [t for t in stray if t.is_alive()]
+
+
+def _picky_transform(raw: Raw) -> dict[str, Any]:
+    """Module-level, so that it pickles into worker processes: refuses every 100th record."""
+    assert isinstance(raw, dict)
+    if raw.get("properties", {}).get("index", 1) % 100 == 0:
+        raise TransformError("stac", raw["id"], "properties.index", "is a multiple of 100")
+    stac: dict[str, Any] = adapter_transform("stac")(raw)  # type: ignore[assignment]
+    return stac
+
+
+def test_worker_processes_give_the_same_records_in_the_same_order(tmp_path: Path) -> None:
+    outputs = []
+    for workers in (1, 2):
+        with StandIn(count=450) as standin, source(standin) as src:
+            out, dead = tmp_path / f"out-{workers}.ndjson", tmp_path / f"dead-{workers}.ndjson"
+            summary = run_harvest(src, [NdjsonSink(out)], transform=_picky_transform, dead_letters=NdjsonSink(dead),
+                                  since=None, workers=workers)
+        assert (summary.records, summary.errors) == (445, 5)
+        outputs.append((out.read_text(), [(r["id"], r["error"]) for r in read_ndjson(dead)]))
+    assert outputs[0] == outputs[1]
+
+
+def test_a_transform_that_cannot_reach_worker_processes_is_refused_before_any_request(tmp_path: Path) -> None:
+    with StandIn(count=10) as standin, source(standin) as src, pytest.raises(ConfigError, match="workers=1"):
+        run_harvest(src, [NdjsonSink(tmp_path / "out.ndjson")], transform=lambda raw: dict(raw), since=None,
+                    workers=2)
+    assert standin.requests == []
