@@ -185,6 +185,18 @@ def _header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+def _option(text: str) -> tuple[str, Any]:
+    import json
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
+
+
 def _instant(text: str) -> Any:
     from stac_bridge.transforms._common import parse_datetime
 
@@ -243,7 +255,7 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
 
     if args.out is None and not args.load:
         raise ConfigError("say where the records go: --out FILE, --out - (stdout) and/or --load")
-    extra = {"headers": dict(args.header), "method": args.method}
+    extra = {**dict(args.option), "headers": dict(args.header), "method": args.method}
     options = SourceOptions(args.url, collections=args.collection, bbox=args.bbox, datetime=args.datetime,
                             page_size=args.page_size, timeout=args.timeout,
                             retry=RetryPolicy(attempts=args.retries + 1), extra=extra)
@@ -297,7 +309,10 @@ def _add_harvest(sub: Any) -> None:
     parser.add_argument("--retries", type=int, default=5, metavar="N")
     parser.add_argument("--method", choices=["GET", "POST"], help="stac: force the search method")
     parser.add_argument("--header", type=_header, action="append", default=[], metavar="'NAME: VALUE'",
-                        help="stac: sent with every request (repeatable)")
+                        help="sent with every request (repeatable)")
+    parser.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
+                        help="a source's own option, VALUE as JSON or text (repeatable), e.g. descartes: api=v1, "
+                        "max_cloud_cover=20; opensearch: filter='<CQL2 JSON>'")
     parser.set_defaults(func=_cmd_harvest)
 
 

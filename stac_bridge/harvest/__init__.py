@@ -26,6 +26,7 @@ SOURCES: Final[dict[str, str]] = {
     "capella": "stac_bridge.harvest.capella:create",
     "opensearch": "stac_bridge.harvest.opensearch:create",
     "byoc": "stac_bridge.harvest.byoc:create",
+    "descartes": "stac_bridge.harvest.descartes:create",
 }
 
 

@@ -26,9 +26,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -63,6 +64,8 @@ __all__ = [
     "stac_to_image",
     "stac_to_product",
 ]
+
+log = logging.getLogger(__name__)
 
 # --- constants ---------------------------------------------------------------------------------------------
 
@@ -1635,6 +1638,12 @@ def stac_to_client_calls(
 
 # --- the adapter -------------------------------------------------------------------------------------------
 
+#: What :meth:`DescartesAdapter.link` reads: classified records, and raw ones it passes through.
+_Raw = ProviderRecord | Mapping[str, Any]
+#: One line of :meth:`DescartesAdapter.export_records`: ``{"call": "add_band", "kwargs": {...}}``.
+CALL: Final = "call"
+KWARGS: Final = "kwargs"
+
 _IMAGE_HINTS: Final = frozenset({DL_ACQUIRED, DL_GEOTRANS, DL_CS_CODE, DL_FILES, DL_RASTER_SIZE, DL_X_PIXELS})
 _BAND_HINTS: Final = frozenset({DL_DTYPE, DL_DATA_TYPE, DL_SRCBAND, DL_BAND_INDEX, DL_DATA_RANGE,
                                 DL_JPX_LAYER, DL_JPX_LAYER_INDEX, DL_WAVELENGTH_CENTER, DL_WAVELENGTH_NM_CENTER})
@@ -1698,6 +1707,92 @@ class DescartesAdapter:
         if stac.get(TYPE) == "Collection":
             return stac_to_product(stac)[0]
         raise TransformError(PROVIDER, _str_id(stac.get(ID)), TYPE, "must be Feature or Collection")
+
+    def export_records(self, stac: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The DL client calls that recreate a STAC object, one ``{"call", "kwargs"}`` dict per call.
+
+        A Collection gives ``add_product`` then one ``add_band`` per band, an Item its ``add_image`` (its
+        ``collection`` is the product id): the keyword arguments of :func:`stac_to_client_calls`, for
+        ``getattr(catalog, line["call"])(**line["kwargs"])`` with descarteslabs 1.12.1's ``Catalog``.
+
+        Raises:
+            TransformError: the object is neither an Item with a collection nor a Collection, or a band lacks
+                what ``add_band`` requires.
+
+        """
+        if stac.get(TYPE) == "Collection":
+            calls = stac_to_client_calls(stac)
+            return [{CALL: "add_product", KWARGS: calls["add_product"]},
+                    *({CALL: "add_band", KWARGS: kwargs} for kwargs in calls["add_band"])]
+        if stac.get(TYPE) == _FEATURE_TYPE:
+            product_id = _str_id(stac.get(COLLECTION))
+            if product_id is None:
+                raise TransformError(PROVIDER, _str_id(stac.get(ID)), COLLECTION,
+                                     "is missing; add_image needs the product id")
+            calls = stac_to_client_calls({ID: product_id}, [stac])
+            return [{CALL: "add_image", KWARGS: kwargs} for kwargs in calls["add_image"]]
+        raise TransformError(PROVIDER, _str_id(stac.get(ID)), TYPE, "must be Feature or Collection")
+
+    def link(self, records: Iterable[_Raw]) -> Iterator[_Raw]:
+        """Give products read from files their bands, and images their product and bands.
+
+        Products and bands are held back until the next image (or the end); then each product is yielded with
+        ``context["bands"]`` (the bands read for it), and each image with ``context["product"]`` and
+        ``context["bands"]`` of its product (by its ``product``/``product_id``, or by its id's prefix). Bands
+        are consumed, not yielded. So list products and bands before images. An image whose product was not
+        read, and records that are not classified, pass through unchanged.
+        """
+        pending: dict[str, ProviderRecord] = {}
+        products: dict[str, Mapping[str, Any]] = {}
+        bands: dict[str, list[Mapping[str, Any]]] = {}
+
+        def release() -> Iterator[ProviderRecord]:
+            for product_id, record in pending.items():
+                products[product_id] = record.data
+                yield ProviderRecord(PRODUCT, record.data, {**record.context, BANDS: bands.get(product_id, [])})
+            pending.clear()
+
+        for record in records:
+            if not isinstance(record, ProviderRecord) or record.kind not in (PRODUCT, BAND, IMAGE):
+                yield record
+                continue
+            known = [*products, *pending]
+            product_id = _product_of(record, known)
+            if record.kind == PRODUCT and product_id is not None:
+                pending[product_id] = record
+            elif record.kind == BAND:
+                if product_id is None and len(pending) == 1:
+                    product_id = next(iter(pending))
+                if product_id is None:
+                    log.warning("band %s names no product read before it: left out", record.id)
+                    continue
+                if product_id in products:
+                    log.warning("band %s comes after the Collection of %s was written: only its images list it",
+                                record.id, product_id)
+                bands.setdefault(product_id, []).append(record.data)
+            else:
+                yield from release()
+                if record.kind == IMAGE and product_id in products and PRODUCT not in record.context:
+                    context = {PRODUCT: products[product_id], BANDS: bands.get(product_id, []), **record.context}
+                    record = ProviderRecord(IMAGE, record.data, context)
+                yield record
+        yield from release()
+
+
+def _product_of(record: ProviderRecord, known: Sequence[str]) -> str | None:
+    """The product id of a product (its id), band or image (its ``product``/``product_id``, or its id's prefix)."""
+    try:
+        wire = _unwrap(record.data, record.kind)
+    except TransformError:
+        return None
+    own_id = wire.record_id or _str_id(wire.attrs.get(DL_ID))
+    if record.kind == PRODUCT:
+        return own_id
+    named = _str_id(wire.attrs.get(DL_PRODUCT)) or _str_id(wire.attrs.get(DL_PRODUCT_ID))
+    if named is not None:
+        return named
+    prefixed = [p for p in known if own_id is not None and own_id.startswith(p + ":")]
+    return max(prefixed, key=len) if prefixed else None
 
 
 ADAPTER: Final = DescartesAdapter()

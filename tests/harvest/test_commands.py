@@ -83,3 +83,15 @@ def test_convert_names_a_file_that_is_not_json(tmp_path: Path, capsys: pytest.Ca
     bad.write_text('{"type": "Feature"}\n{oops\n')
     assert main(["convert", "stac", str(bad), "--out", str(tmp_path / "out.ndjson")]) == 2
     assert f"{bad}:2 is not JSON" in capsys.readouterr().err
+
+
+def test_source_options_are_json_values_or_text() -> None:
+    from stac_bridge.cli import build_parser
+
+    args = build_parser().parse_args(["harvest", "descartes", "--option", "max_cloud_cover=20", "--option", "api=v1",
+                                      "--option", 'filter={"op": "<=", "args": [{"property": "eo:cloud_cover"}, 5]}',
+                                      "--out", "-"])
+    assert args.option == [("max_cloud_cover", 20), ("api", "v1"),
+                           ("filter", {"op": "<=", "args": [{"property": "eo:cloud_cover"}, 5]})]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["harvest", "byoc", "--option", "no-equals-sign"])
