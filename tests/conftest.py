@@ -151,6 +151,15 @@ class RunningServer:
         self.thread.join(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def http(api: RunningServer) -> Iterator[Any]:
+    """An httpx client on the module's running API (``api``, a fixture each API test module defines)."""
+    import httpx
+
+    with httpx.Client(base_url=api.url, timeout=30) as client:
+        yield client
+
+
 def start_api(dsn: str, **settings: Any) -> RunningServer:
     """Start the stac-bridge API over ``dsn`` with the given :class:`ServerSettings` fields."""
     from stac_bridge.server.app import create_app

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
 class JsonHandler(BaseHTTPRequestHandler):
@@ -69,3 +69,21 @@ class LocalHTTPServer:
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(timeout=5)
+
+
+class Served:
+    """A stand-in served by its ``_http`` :class:`LocalHTTPServer`: ``with`` starts and stops it."""
+
+    _http: LocalHTTPServer
+
+    def __enter__(self) -> Self:
+        self._http.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._http.__exit__(*exc)
+
+    @property
+    def url(self) -> str:
+        """The stand-in's root URL."""
+        return self._http.url

@@ -46,7 +46,7 @@ from urllib.parse import quote, urljoin
 from stac_bridge.errors import ConfigError, ProviderError
 from stac_bridge.harvest import SourceOptions
 from stac_bridge.harvest.engine import Page
-from stac_bridge.harvest.http import BearerToken, HttpClient, create_client
+from stac_bridge.harvest.http import BearerToken, HttpClient, HttpSource, create_client
 from stac_bridge.registry import ProviderRecord
 from stac_bridge.transforms._common import format_datetime, parse_datetime, shift_decimal
 
@@ -221,7 +221,7 @@ class _V2:
         return records, {"href": urljoin(answer.url, str(following)), "body": body}
 
 
-class DescartesSource:
+class DescartesSource(HttpSource):
     """Harvest Descartes Labs products (with their bands) and their images.
 
     Args:
@@ -255,16 +255,6 @@ class DescartesSource:
         self._protocol: _Api = (_V1 if api == V1 else _V2)(client, self.url, self.limit)
         self._context: dict[str, tuple[Mapping[str, Any], list[Mapping[str, Any]]]] = {}
         self._lock = threading.Lock()
-
-    def __enter__(self) -> DescartesSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the HTTP client."""
-        self.client.close()
 
     def query(self) -> dict[str, Any]:
         """The API, URL, products and image filters."""
@@ -318,10 +308,6 @@ class DescartesSource:
                 following = {"products": remaining, "request": request, "since": since} if remaining else None
                 return Page([ProviderRecord("image", record, context) for record in records], following)
         return Page([])
-
-    def following(self, position: Any) -> None:
-        """Never known in advance: continuation tokens are opaque."""
-        return None
 
 
 def choose_api(url: str, api: str | None = None) -> tuple[str, str]:

@@ -25,7 +25,7 @@ from urllib.parse import urljoin
 from stac_bridge.errors import ConfigError, ProviderError, UntranslatableQueryError
 from stac_bridge.harvest import SourceOptions
 from stac_bridge.harvest.engine import Page
-from stac_bridge.harvest.http import HttpClient, create_client
+from stac_bridge.harvest.http import HttpClient, HttpSource, create_client
 from stac_bridge.transforms import opensearch_query
 from stac_bridge.transforms._common import format_datetime
 
@@ -40,7 +40,7 @@ DEFAULT_COUNT: Final = 100
 P_MODIFIED: Final = "modificationDate"
 
 
-class OpenSearchSource:
+class OpenSearchSource(HttpSource):
     """Harvest the products (and the collection features) of named collections of an OpenSearch catalogue.
 
     Args:
@@ -89,16 +89,6 @@ class OpenSearchSource:
             self._params(collection, None, 1)  # refuse an untranslatable search now, not at the first page
         # None: not known yet; True: the server honours count (random access); False: follow next links.
         self._random: bool | None = None
-
-    def __enter__(self) -> OpenSearchSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the HTTP client."""
-        self.client.close()
 
     def query(self) -> dict[str, Any]:
         """The URL, collections, filters and page size."""

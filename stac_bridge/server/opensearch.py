@@ -28,7 +28,6 @@ import json
 import logging
 from collections.abc import Mapping
 from typing import Any, Final
-from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -234,20 +233,8 @@ def _bad_request(exc: UntranslatableQueryError) -> JSONResponse:
 
 
 def _answer(request: Request, features: list[dict[str, Any]], total: int, start: int, count: int) -> JSONResponse:
-    base = str(request.url.replace(query=""))
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != opensearch_query.P_START_INDEX]
-
-    def link(index: int, rel: str) -> list[dict[str, str]]:
-        query = urlencode([*kept, (opensearch_query.P_START_INDEX, str(index))])
-        return [{"href": f"{base}?{query}", "type": MEDIA_TYPE, "title": rel}]
-
-    # The last page is aligned on the pages of this request: startIndex, startIndex + count...
-    last = start + (total - start) // count * count if total >= start else 1 + max(total - 1, 0) // count * count
-    links = {"first": link(1, "first"), "last": link(last, "last")}
-    if start + count <= total:
-        links["next"] = link(start + count, "next")
-    if start > 1:
-        links["previous"] = link(max(1, start - count), "previous")
+    links = opensearch_query.page_links(str(request.url.replace(query="")), request.query_params.multi_items(),
+                                        start=start, count=count, total=total, media_type=MEDIA_TYPE)
     return JSONResponse(
         {
             "type": "FeatureCollection",

@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlencode
 
 import shapely
 import shapely.geometry
@@ -29,6 +30,7 @@ from stac_bridge.errors import UntranslatableQueryError
 from stac_bridge.transforms import _common
 
 __all__ = [
+    "page_links",
     "Interval",
     "StacSearch",
     "cql2_text_to_json",
@@ -579,6 +581,37 @@ class StacSearch:
 
     body: dict[str, Any]
     start_index: int = 1
+
+
+def page_links(
+    href: str, params: Sequence[tuple[str, str]], *, start: int, count: int, total: int, media_type: str
+) -> dict[str, list[dict[str, str]]]:
+    """The ``first``/``last``/``next``/``previous`` links of one page of an OGC 17-047r1 answer.
+
+    Each is absolute and carries every parameter of the request with its own ``startIndex``, which is what
+    terracatalogueclient follows. ``last`` is aligned on this request's pages (``start``, ``start + count``...).
+
+    Args:
+        href: The endpoint's absolute URL, without a query.
+        params: The request's parameters, in order (``startIndex`` among them or not).
+        start: The request's 1-based ``startIndex``.
+        count: Results per page (at least 1).
+        total: ``totalResults``.
+        media_type: The ``type`` of each link.
+    """
+    kept = [(k, v) for k, v in params if k != P_START_INDEX]
+
+    def link(index: int, rel: str) -> list[dict[str, str]]:
+        return [{"href": f"{href}?{urlencode([*kept, (P_START_INDEX, str(index))])}", "type": media_type,
+                 "title": rel}]
+
+    last = start + (total - start) // count * count if total >= start else 1 + max(total - 1, 0) // count * count
+    links = {"first": link(1, "first"), "last": link(last, "last")}
+    if start + count <= total:
+        links["next"] = link(start + count, "next")
+    if start > 1:
+        links["previous"] = link(max(1, start - count), "previous")
+    return links
 
 
 def opensearch_to_stac(params: Mapping[str, Any]) -> StacSearch:

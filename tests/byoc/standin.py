@@ -26,7 +26,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.localhttp import JsonHandler, LocalHTTPServer
+from tests.localhttp import JsonHandler, LocalHTTPServer, Served
 
 API = "/api/v1/byoc"
 PAGE_SIZE = 100
@@ -41,7 +41,7 @@ def unsigned_jwt(lifetime: int = 3600) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
-class StandIn:
+class StandIn(Served):
     """The server, its data and a log of the requests it answered (method, path with query)."""
 
     def __init__(self, collections: list[dict[str, Any]], tiles: dict[str, list[dict[str, Any]]],
@@ -55,20 +55,9 @@ class StandIn:
         self._lock = threading.Lock()
         self._http = LocalHTTPServer(self._handler())
 
-    @property
-    def url(self) -> str:
-        return self._http.url
-
     def fail_next(self, status: int, times: int = 1) -> None:
         with self._lock:
             self._failures.extend([status] * times)
-
-    def __enter__(self) -> StandIn:
-        self._http.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.__exit__(*exc)
 
     # --- answering --------------------------------------------------------------------------------------------
 

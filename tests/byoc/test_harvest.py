@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -20,20 +20,10 @@ from stac_bridge.transforms import byoc
 from tests.byoc.data import COLLECTION_ID, COLLECTIONS, PACIFIC_ID, TILES, pacific
 from tests.byoc.standin import StandIn
 from tests.conftest import start_api
+from tests.sinks import ListSink
 
 Valid = Callable[[Any], dict[str, Any]]
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, jitter=0.0)
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def write(self, batch: Sequence[dict[str, Any]]) -> None:
-        self.records.extend(batch)
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture(autouse=True)

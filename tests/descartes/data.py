@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,16 +128,3 @@ def ids(entries: list[ImageEntry]) -> set[str]:
 
 def ndjson(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-class ListSink:
-    """A harvest sink that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def write(self, batch: Sequence[dict[str, Any]]) -> None:
-        self.records.extend(batch)
-
-    def close(self) -> None:
-        pass

@@ -42,7 +42,7 @@ from shapely.geometry.base import BaseGeometry
 
 from stac_bridge.transforms._common import parse_datetime
 from tests.descartes.data import ImageEntry, ProductEntry
-from tests.localhttp import JsonHandler, LocalHTTPServer
+from tests.localhttp import JsonHandler, LocalHTTPServer, Served
 
 METADATA = "/metadata/v1"
 CATALOG = METADATA + "/catalog"
@@ -81,7 +81,7 @@ class _BadRequest(Exception):
     """A request the server refuses with 400."""
 
 
-class DescartesStandIn:
+class DescartesStandIn(Served):
     """The server, its catalog and a log of the requests it answered (method, path with query, body).
 
     Args:
@@ -97,10 +97,6 @@ class DescartesStandIn:
         self._failures: list[tuple[int, str | None]] = []
         self._lock = threading.Lock()
         self._http = LocalHTTPServer(self._handler())
-
-    @property
-    def url(self) -> str:
-        return self._http.url
 
     @property
     def metadata_url(self) -> str:
@@ -122,13 +118,6 @@ class DescartesStandIn:
     def paths(self, method: str | None = None) -> list[str]:
         """The paths (with query) requested, in order, of one method or all."""
         return [target for m, target, _ in self.requests if method is None or m == method]
-
-    def __enter__(self) -> DescartesStandIn:
-        self._http.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.__exit__(*exc)
 
     # --- answering --------------------------------------------------------------------------------------------
 

@@ -21,19 +21,16 @@ from stac_bridge.harvest.http import RetryPolicy
 from stac_bridge.registry import ProviderRecord
 from stac_bridge.transforms import descartes
 from tests.conftest import start_api
-from tests.descartes.data import EAST_OF_IOWA, IOWA, LANDSAT, USER_PRODUCT, ImageEntry, ListSink, catalog, ids
+from tests.descartes.data import EAST_OF_IOWA, IOWA, LANDSAT, USER_PRODUCT, ImageEntry, catalog, ids
 from tests.descartes.standin import DescartesStandIn, jwt
+from tests.sinks import ListSink
 
 Valid = Callable[[Any], dict[str, Any]]
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, jitter=0.0)
 APIS = ["v1", "v2"]
 
 
-@pytest.fixture(autouse=True)
-def token(monkeypatch: pytest.MonkeyPatch) -> str:
-    value = jwt()
-    monkeypatch.setenv("DESCARTESLABS_TOKEN", value)
-    return value
+pytestmark = pytest.mark.usefixtures("token")
 
 
 @pytest.fixture

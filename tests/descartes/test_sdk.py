@@ -19,9 +19,10 @@ from stac_bridge.cli import main
 from stac_bridge.harvest import SourceOptions, create_source
 from stac_bridge.harvest.engine import run_harvest
 from stac_bridge.transforms import descartes
-from tests.descartes.data import DEMO, IOWA, LANDSAT, ListSink, catalog, ndjson
-from tests.descartes.standin import DescartesStandIn, jwt
+from tests.descartes.data import DEMO, IOWA, LANDSAT, catalog, ndjson
+from tests.descartes.standin import DescartesStandIn
 from tests.sdkvenv import run_sdk, sdk_python
+from tests.sinks import ListSink
 
 Valid = Callable[[Any], dict[str, Any]]
 
@@ -94,13 +95,6 @@ except BadRequestError:
     out["bad"] = "BadRequestError"
 print(json.dumps(out))
 """
-
-
-@pytest.fixture
-def token(monkeypatch: pytest.MonkeyPatch) -> str:
-    value = jwt()
-    monkeypatch.setenv("DESCARTESLABS_TOKEN", value)
-    return value
 
 
 @pytest.fixture

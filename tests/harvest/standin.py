@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from tests.localhttp import JsonHandler, LocalHTTPServer
+from tests.localhttp import JsonHandler, LocalHTTPServer, Served
 
 COLLECTION = "standin"
 BASE_TIME = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -64,7 +64,7 @@ class Fault:
 
 
 @dataclass
-class StandIn:
+class StandIn(Served):
     """The stand-in server. Use as a context manager; ``url`` is its landing page."""
 
     count: int = 1000
@@ -86,17 +86,6 @@ class StandIn:
         self._http = LocalHTTPServer(Handler)
 
     # -- life cycle --
-
-    def __enter__(self) -> StandIn:
-        self._http.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.__exit__(*exc)
-
-    @property
-    def url(self) -> str:
-        return self._http.url
 
     # -- test controls --
 

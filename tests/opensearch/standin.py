@@ -40,8 +40,8 @@ import shapely.geometry
 import shapely.wkt
 
 from stac_bridge.transforms._common import parse_datetime
-from stac_bridge.transforms.opensearch_query import Interval, parse_interval
-from tests.localhttp import JsonHandler, LocalHTTPServer
+from stac_bridge.transforms.opensearch_query import Interval, page_links, parse_interval
+from tests.localhttp import JsonHandler, LocalHTTPServer, Served
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "opensearch"
 PREFIX = "/catalogue/"
@@ -217,7 +217,7 @@ def _collection_filters(params: Mapping[str, str]) -> list[Callable[[dict[str, A
 # --- the server -----------------------------------------------------------------------------------------------
 
 @dataclass
-class OpenSearchStandIn:
+class OpenSearchStandIn(Served):
     """The stand-in catalogue. Use as a context manager; ``url`` is its base URL (ending in ``/catalogue/``)."""
 
     collection_features: Sequence[dict[str, Any]] = field(default_factory=collections)
@@ -246,13 +246,6 @@ class OpenSearchStandIn:
                 self.send_json(status, document, headers, content_type=kind)
 
         self._http = LocalHTTPServer(Handler)
-
-    def __enter__(self) -> OpenSearchStandIn:
-        self._http.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.__exit__(*exc)
 
     @property
     def url(self) -> str:
@@ -326,18 +319,8 @@ class OpenSearchStandIn:
             return 200, {}, {"totalResults": total}
         start = int(params.get("startIndex", "1"))
         chosen = matches[start - 1:start - 1 + count]
-        rest = {k: v for k, v in params.items() if k != "startIndex"}
-
-        def link(index: int, rel: str) -> list[dict[str, str]]:
-            href = f"{self._http.url}{path}?{urlencode({**rest, 'startIndex': index})}"
-            return [{"href": href, "type": "application/geo+json", "title": rel}]
-
-        last = start + (total - start) // count * count if total >= start else 1 + max(total - 1, 0) // count * count
-        links = {"first": link(1, "first"), "last": link(last, "last")}
-        if start + count <= total:
-            links["next"] = link(start + count, "next")
-        if start > 1:
-            links["previous"] = link(max(1, start - count), "previous")
+        links = page_links(f"{self._http.url}{path}", list(params.items()), start=start, count=count, total=total,
+                           media_type="application/geo+json")
         return 200, {}, {
             "type": "FeatureCollection",
             "id": f"{self._http.url}{path}?{urlencode(params)}",

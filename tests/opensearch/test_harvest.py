@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +21,12 @@ from stac_bridge.harvest.opensearch import DEFAULT_URL, OpenSearchSource
 from stac_bridge.transforms import opensearch
 from stac_bridge.transforms._common import parse_datetime
 from tests.opensearch.standin import FAPAR, TOC, OpenSearchStandIn, products
+from tests.sinks import ListSink
 
 Valid = Callable[[Any], dict[str, Any]]
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, jitter=0.0)
 TOC_PRODUCTS = products(95)
 FAPAR_PRODUCTS = products(13, collection=FAPAR)
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def write(self, batch: Sequence[dict[str, Any]]) -> None:
-        self.records.extend(batch)
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture

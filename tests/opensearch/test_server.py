@@ -45,12 +45,6 @@ def api(pgstac_server_url: str) -> Iterator[RunningServer]:
             yield server
 
 
-@pytest.fixture(scope="module")
-def http(api: RunningServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api.url, timeout=30) as client:
-        yield client
-
-
 def stac_ids(http: httpx.Client, body: dict[str, Any]) -> list[str]:
     answer = http.post("/search", json={"limit": 1000, **body})
     assert answer.status_code == 200, answer.text

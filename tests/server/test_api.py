@@ -28,12 +28,6 @@ def api(pgstac_dsn: str) -> Iterator[RunningServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def http(api: RunningServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api.url, timeout=30) as client:
-        yield client
-
-
 def ids(page: dict[str, Any]) -> list[str]:
     return [f["id"] for f in page["features"]]
 
