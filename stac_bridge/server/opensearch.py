@@ -24,7 +24,6 @@ every product: ``title``, ``identifier``, an ``acquisitionInformation`` entry wi
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any, Final
@@ -34,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from stac_bridge.errors import TransformError, UntranslatableQueryError
-from stac_bridge.server.search import search_page
+from stac_bridge.server.search import pgstac_collection_search, search_page
 from stac_bridge.server.settings import ServerSettings
 from stac_bridge.transforms import opensearch, opensearch_query
 from stac_bridge.transforms._common import PROVENANCE_PROVIDER, format_datetime, parse_datetime
@@ -99,9 +98,7 @@ async def _collections(request: Request) -> JSONResponse:
         return _bad_request(exc)
     count = _count(search.body)
     body = {**search.body, "limit": max(count, 1), "offset": search.start_index - 1}
-    async with request.app.state.get_connection(request, "r") as conn:
-        answer = await conn.fetchval("SELECT * FROM collection_search($1::text::jsonb);", json.dumps(body))
-    result: dict[str, Any] = json.loads(answer) if isinstance(answer, str) else answer
+    result = await pgstac_collection_search(request, body)
     matched = int(result.get("numberMatched") or 0)
     if count == 0:
         return JSONResponse({"totalResults": matched}, media_type=MEDIA_TYPE)

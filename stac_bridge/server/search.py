@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import Request
 
-__all__ = ["SearchPage", "pgstac_search", "search_page"]
+__all__ = ["SearchPage", "pgstac_collection_search", "pgstac_search", "search_page"]
 
 #: The token query parameter of pgstac's next links.
 _TOKEN: Final = "token"
@@ -49,8 +49,22 @@ async def pgstac_search(request: Request, search: Mapping[str, Any]) -> dict[str
     Returns:
         The FeatureCollection pgstac answers, with ``numberMatched``.
     """
+    return await _call(request, "search", search)
+
+
+async def pgstac_collection_search(request: Request, search: Mapping[str, Any]) -> dict[str, Any]:
+    """Run pgstac's ``collection_search(jsonb)`` (``bbox``, ``datetime``, ``q``, ``limit``, ``offset``...).
+
+    Returns:
+        ``{"collections": [...], "numberMatched", "numberReturned", "links"}`` as pgstac answers it.
+    """
+    return await _call(request, "collection_search", search)
+
+
+async def _call(request: Request, function: str, argument: Mapping[str, Any]) -> dict[str, Any]:
+    query = f"SELECT * FROM {function}($1::text::jsonb);"  # function: one of this module's, never user input
     async with request.app.state.get_connection(request, "r") as conn:
-        answer = await conn.fetchval("SELECT * FROM search($1::text::jsonb);", json.dumps(dict(search)))
+        answer = await conn.fetchval(query, json.dumps(dict(argument)))
     result: dict[str, Any] = json.loads(answer) if isinstance(answer, str) else answer
     return result
 
