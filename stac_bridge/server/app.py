@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -169,15 +170,21 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     Raises:
         ConfigError: no database URL is given or configured.
     """
+    from stac_bridge.errors import ConfigError
+
+    settings = settings or ServerSettings()
+    # stac-fastapi builds a settings object when first imported, for its clients' default title and landing id,
+    # and warns when they are its own defaults: give it ours first (they are set again explicitly below).
+    for variable, value in (("STAC_FASTAPI_TITLE", settings.title), ("STAC_FASTAPI_DESCRIPTION", settings.description),
+                            ("STAC_FASTAPI_LANDING_ID", settings.landing_id), ("STAC_FASTAPI_VERSION", __version__)):
+        os.environ.setdefault(variable, value)
+
     from stac_fastapi.api.errors import exception_handler_factory
     from stac_fastapi.pgstac.app import instantiate_api
     from stac_fastapi.pgstac.config import Settings as PgstacSettings
     from stac_fastapi.pgstac.db import close_db_connection, connect_to_db
     from stac_fastapi.pgstac.models.extensions import Extensions
 
-    from stac_bridge.errors import ConfigError
-
-    settings = settings or ServerSettings()
     url = database_url or (settings.database_url.get_secret_value() if settings.database_url else None)
     if not url:
         raise ConfigError("no database: set STAC_BRIDGE_DATABASE_URL or pass database_url")
