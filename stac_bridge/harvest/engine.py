@@ -42,7 +42,7 @@ from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 from stac_bridge.errors import ConfigError, HarvestError, LoadError
 from stac_bridge.registry import Adapter, ProviderRecord, get_adapter
-from stac_bridge.transforms._common import format_datetime, parse_datetime
+from stac_bridge.transforms._plain import format_datetime, parse_datetime
 
 __all__ = [
     "LAST_RUN",

@@ -26,7 +26,7 @@ from stac_bridge.errors import ConfigError, ProviderError
 from stac_bridge.harvest import SourceOptions
 from stac_bridge.harvest.engine import Page
 from stac_bridge.harvest.http import HttpClient, HttpSource, create_client
-from stac_bridge.transforms._common import format_datetime
+from stac_bridge.transforms._plain import format_datetime
 
 __all__ = ["StacApiSource", "create"]
 

@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from stac_bridge.errors import TransformError
 from stac_bridge.registry import ProviderRecord
-from stac_bridge.transforms._common import copy_json
+from stac_bridge.transforms._plain import copy_json
 
 _KINDS: Final = {"Feature": "item", "Collection": "collection"}
 
