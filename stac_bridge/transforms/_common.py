@@ -262,7 +262,7 @@ def _densify(shape: BaseGeometry, points_per_edge: int) -> BaseGeometry:
 def bbox_of(geometry: Mapping[str, Any]) -> list[float]:
     """The WGS84 ``[west, south, east, north]`` of a GeoJSON geometry; across the antimeridian west > east."""
     shape = shapely.geometry.shape(geometry)
-    if shape.geom_type in ("Polygon", "MultiPolygon"):
+    if shape.geom_type in ("Polygon", "MultiPolygon") and _may_cross_antimeridian(shape):
         return [float(v) for v in antimeridian.bbox(shape)]
     return [float(v) for v in shape.bounds]
 
