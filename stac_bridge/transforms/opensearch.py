@@ -449,6 +449,15 @@ def product_to_stac(feature: Mapping[str, Any]) -> pystac.Item:
         TransformError: the feature has no id or geometry, a date does not parse, or a member has the wrong
             JSON type; the error names the provider, the record id and the member's path.
     """
+    item = _product_item(feature)
+    try:
+        return pystac.Item.from_dict(item, migrate=False, preserve_dict=False)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise TransformError(PROVIDER, item["id"], None, f"does not make a STAC Item: {exc}") from exc
+
+
+def _product_item(feature: Mapping[str, Any]) -> dict[str, Any]:
+    """The STAC Item of :func:`product_to_stac` as a dict, as ``pystac.Item.to_dict`` would give it."""
     reader, item_id, props = _open_feature(feature)
     geometry = feature.get(OS_GEOMETRY)
     if geometry is None:
@@ -492,10 +501,7 @@ def product_to_stac(feature: Mapping[str, Any]) -> pystac.Item:
     }
     if collection is not None:
         item["collection"] = collection
-    try:
-        return pystac.Item.from_dict(item, migrate=False, preserve_dict=False)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise reader.error(None, f"does not make a STAC Item: {exc}") from exc
+    return item
 
 
 def _record_id(feature: Any) -> str | None:
@@ -1198,7 +1204,7 @@ class OpenSearchAdapter:
         if record.kind == "collection":
             return collection_to_stac(record.data).to_dict(include_self_link=False, transform_hrefs=False)
         if record.kind == "product":
-            return product_to_stac(record.data).to_dict(include_self_link=False, transform_hrefs=False)
+            return _product_item(record.data)  # product_to_stac's dict, without a pystac round trip
         raise TransformError(PROVIDER, record.id, None, f"unknown record kind {record.kind!r}")
 
     def from_stac(self, stac: Mapping[str, Any]) -> dict[str, Any]:
