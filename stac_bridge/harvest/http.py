@@ -15,7 +15,6 @@ The client is safe to share between threads (the engine fetches several pages at
 from __future__ import annotations
 
 import email.utils
-import json as jsonlib
 import logging
 import threading
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Self
 
 import httpx
+import orjson
 import tenacity
 
 from stac_bridge import __version__
@@ -328,7 +328,7 @@ class HttpClient:
         response = self._send(method, url, params, json, headers)
         status = response.status_code
         try:
-            data = jsonlib.loads(response.content)
+            data = orjson.loads(response.content)
         except ValueError as exc:
             body = response.text[:BODY_EXCERPT]
             error = ProviderError(f"{method} {url} answered invalid JSON ({exc})", status=status, body=body)

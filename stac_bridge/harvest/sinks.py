@@ -5,23 +5,23 @@ The pgstac loader (``stac_bridge.pgstac.loader.PgstacLoader``) is the other sink
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
+
+import orjson
 
 from stac_bridge.errors import ConfigError
+
+_ORJSON: Final = orjson.OPT_NON_STR_KEYS
 
 __all__ = ["NdjsonSink", "StreamSink", "ndjson_bytes"]
 
 
 def ndjson_bytes(batch: Sequence[Mapping[str, Any]]) -> bytes:
-    """A batch as ndjson: one compact JSON object per line, UTF-8."""
-    return b"".join(
-        json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str).encode() + b"\n"
-        for record in batch
-    )
+    """A batch as ndjson: one compact JSON object per line, UTF-8 (orjson: about ten times json's speed)."""
+    return b"".join(orjson.dumps(record, default=str, option=_ORJSON) + b"\n" for record in batch)
 
 
 class NdjsonSink:
