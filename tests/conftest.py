@@ -80,26 +80,11 @@ def pgstac_server_url() -> str:
     return cluster.url("postgres")
 
 
-@contextlib.contextmanager
-def throwaway_database(server_url: str) -> Iterator[str]:
+def throwaway_database(server_url: str) -> contextlib.AbstractContextManager[str]:
     """Create a database with PostGIS and pgstac migrated on the server; drop it afterwards."""
-    import secrets
-    from urllib.parse import urlsplit, urlunsplit
+    from stac_bridge.pgstac.database import temporary_database
 
-    import psycopg
-
-    from stac_bridge.pgstac.database import create_database, drop_database, migrate
-
-    name = f"stac_bridge_test_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        create_database(conn, name)
-    try:
-        url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-        migrate(url)
-        yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            drop_database(conn, name)
+    return temporary_database(server_url, prefix="stac_bridge_test")
 
 
 @pytest.fixture(scope="session")

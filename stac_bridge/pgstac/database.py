@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -403,6 +403,32 @@ def create_database(conn: psycopg.Connection[Any], name: str) -> bool:
 def drop_database(conn: psycopg.Connection[Any], name: str) -> None:
     """Drop database ``name`` if it exists, ending its sessions (``conn`` in autocommit)."""
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def temporary_database(server_url: str, *, prefix: str = "stac_bridge_tmp") -> Iterator[str]:
+    """A new database on the server of ``server_url``, PostGIS and pgstac migrated; dropped on exit.
+
+    For tests and benchmarks: each gets a catalog of its own, whatever else the server holds.
+
+    Args:
+        server_url: Any database URL of the server (its database part is replaced).
+        prefix: The new database's name begins with it (then the process id and a random suffix).
+
+    Yields:
+        The new database's URL.
+    """
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    maintenance = urlunsplit(urlsplit(server_url)._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        create_database(conn, name)
+    try:
+        url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+        migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(maintenance, autocommit=True) as conn:
+            drop_database(conn, name)
 
 
 def migrate(url: str) -> str:
