@@ -39,6 +39,8 @@ lint: setup
 bench: setup db-up
 	$(BIN)/python -m benchmarks.transforms
 	$(BIN)/python -m benchmarks.harvest
+	$(BIN)/python -m benchmarks.load
+	$(BIN)/python -m benchmarks.search
 
 clean:
 	-$(BIN)/stac-bridge db destroy
