@@ -456,6 +456,22 @@ def product_to_stac(feature: Mapping[str, Any]) -> pystac.Item:
         raise TransformError(PROVIDER, item["id"], None, f"does not make a STAC Item: {exc}") from exc
 
 
+def _keep_the_rest(feature: Mapping[str, Any], props: Mapping[str, Any], out: dict[str, Any], book: _Book,
+                   record_id: str) -> None:
+    """Close a translation into ``out``.
+
+    Untranslated properties go under ``opensearch:``, other feature members are kept, then the book of
+    normalisations and the provenance are written.
+    """
+    for key, value in props.items():
+        out[PREFIX + key] = value
+    members = {k: _common.copy_json(v) for k, v in feature.items() if k not in _FEATURE_MEMBERS}
+    if members:
+        out[KEEP_MEMBERS] = members
+    book.record(out)
+    out.update(_common.provenance(PROVIDER, record_id, TRANSFORM_VERSION))
+
+
 def _product_item(feature: Mapping[str, Any]) -> dict[str, Any]:
     """The STAC Item of :func:`product_to_stac` as a dict, as ``pystac.Item.to_dict`` would give it."""
     reader, item_id, props = _open_feature(feature)
@@ -479,13 +495,7 @@ def _product_item(feature: Mapping[str, Any]) -> dict[str, Any]:
     assets, layout = _links_to_assets(reader, props.pop(OS_LINKS, None))
     if layout is not None:
         stac[KEEP_LINKS] = layout
-    for key, value in props.items():
-        stac[PREFIX + key] = value
-    members = {k: _common.copy_json(v) for k, v in feature.items() if k not in _FEATURE_MEMBERS}
-    if members:
-        stac[KEEP_MEMBERS] = members
-    book.record(stac)
-    stac.update(_common.provenance(PROVIDER, item_id, TRANSFORM_VERSION))
+    _keep_the_rest(feature, props, stac, book, item_id)
 
     item = {
         "type": "Feature",
@@ -930,13 +940,7 @@ def collection_to_stac(feature: Mapping[str, Any]) -> pystac.Collection:
     bbox = _collection_bbox(reader, feature, book, out)
     summaries = _summaries(reader, props.get(OS_ACQ_INFO))
     links = _collection_links(reader, props.pop(OS_LINKS, None))
-    for key, value in props.items():
-        out[PREFIX + key] = value
-    members = {k: _common.copy_json(v) for k, v in feature.items() if k not in _FEATURE_MEMBERS}
-    if members:
-        out[KEEP_MEMBERS] = members
-    book.record(out)
-    out.update(_common.provenance(PROVIDER, collection_id, TRANSFORM_VERSION))
+    _keep_the_rest(feature, props, out, book, collection_id)
 
     collection: dict[str, Any] = {
         "type": "Collection",
