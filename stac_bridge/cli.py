@@ -365,9 +365,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _glue_negative_values(argv: Sequence[str]) -> list[str]:
+    """``--bbox -97,38,-91,44`` as ``--bbox=-97,...``: argparse would take the value for an option."""
+    glued: list[str] = []
+    for arg in argv:
+        if glued and glued[-1] == "--bbox" and arg.startswith("-") and arg[1:2].isdigit():
+            glued[-1] = f"--bbox={arg}"
+        else:
+            glued.append(arg)
+    return glued
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 some records failed, 2 an error)."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_glue_negative_values(sys.argv[1:] if argv is None else argv))
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     func: Command = args.func

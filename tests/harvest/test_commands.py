@@ -95,3 +95,14 @@ def test_source_options_are_json_values_or_text() -> None:
                            ("filter", {"op": "<=", "args": [{"property": "eo:cloud_cover"}, 5]})]
     with pytest.raises(SystemExit):
         build_parser().parse_args(["harvest", "byoc", "--option", "no-equals-sign"])
+
+
+def test_a_negative_bbox_needs_no_equals_sign(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from stac_bridge.cli import _glue_negative_values
+
+    assert _glue_negative_values(["harvest", "stac", "--bbox", "-97,38,-91,44", "--out", "-"]) == \
+        ["harvest", "stac", "--bbox=-97,38,-91,44", "--out", "-"]
+    with StandIn(count=30) as standin:
+        status = main(["harvest", "stac", "--url", standin.url, "--collection", COLLECTION, "--bbox", "-180,-90,180,90",
+                       "--out", str(tmp_path / "out.ndjson"), "--state-dir", str(tmp_path / "state")])
+    assert status == 0 and "30 records" in capsys.readouterr().out
