@@ -72,6 +72,7 @@ class ByocSource(HttpSource):
         self.collections = [_uuid(c) for c in collections]
         self.count = count
         self._cache: dict[str, Mapping[str, Any]] = {}
+        self._listed: list[str] | None = None
         self._lock = threading.Lock()
 
     def query(self) -> dict[str, Any]:
@@ -80,20 +81,13 @@ class ByocSource(HttpSource):
 
     def collection_records(self) -> list[ProviderRecord]:
         """The harvested collections, as the API sends them (all of the account's when none were named)."""
-        if self.collections:
-            records = [self._collection(cid) for cid in self.collections]
-        else:
-            records = list(self._pages(f"{self.url}{API}/collections"))
-            with self._lock:
-                self._cache.update({str(r["id"]): r for r in records if "id" in r})
-        return [ProviderRecord("collection", record) for record in records]
+        return [ProviderRecord("collection", self._collection(cid)) for cid in self._collection_ids()]
 
     def start(self, since: dt.datetime | None) -> dict[str, Any]:
         """The first page of tiles of the first collection."""
         if since is not None:
             log.info("BYOC cannot filter tiles by change time: harvesting whole collections since %s", since)
-        ids = self.collections or [str(r.data["id"]) for r in self.collection_records()]
-        return {"collections": ids, "token": None}
+        return {"collections": self._collection_ids(), "token": None}
 
     def fetch(self, position: Mapping[str, Any]) -> Page:
         """One page of tiles, each with its collection; the next position may move to the next collection.
@@ -120,6 +114,20 @@ class ByocSource(HttpSource):
                 following = {"collections": remaining, "token": token} if remaining else None
                 return Page(records, following)
         return Page([])
+
+    def _collection_ids(self) -> list[str]:
+        """The named collections, or all of the account's, listed once (the documents cached as they come)."""
+        if self.collections:
+            return list(self.collections)
+        with self._lock:
+            listed = self._listed
+        if listed is None:
+            records = self._pages(f"{self.url}{API}/collections")
+            listed = [str(r["id"]) for r in records if "id" in r]
+            with self._lock:
+                self._cache.update({str(r["id"]): r for r in records if "id" in r})
+                self._listed = listed
+        return list(listed)
 
     def _collection(self, collection_id: str) -> Mapping[str, Any]:
         with self._lock:

@@ -212,7 +212,20 @@ class OAuth2ClientCredentials(httpx.Auth):
 # --- the client ---------------------------------------------------------------------------------------------
 
 
-class HttpClient:
+class _Closing:
+    """``with`` closes the object on exit (its ``close`` says what that means)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class HttpClient(_Closing):
     """An ``httpx.Client`` whose requests are retried and whose failures are typed.
 
     Make one with :func:`create_client`. Use it as a context manager, or call :meth:`close`.
@@ -224,12 +237,6 @@ class HttpClient:
     def __init__(self, client: httpx.Client, retry: RetryPolicy = DEFAULT_RETRY) -> None:
         self._client = client
         self.retry = retry
-
-    def __enter__(self) -> HttpClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the connections."""
@@ -336,7 +343,7 @@ class HttpClient:
         return JsonResponse(data, response.headers, str(response.url), status)
 
 
-class HttpSource:
+class HttpSource(_Closing):
     """What every HTTP harvest source shares: its :class:`HttpClient`, closed with the source.
 
     Subclasses set ``self.client``; a source used as a context manager closes it on exit. Paging is
@@ -344,12 +351,6 @@ class HttpSource:
     """
 
     client: HttpClient
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the HTTP client."""

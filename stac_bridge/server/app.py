@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -31,7 +32,7 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 #: POST routes that only read: open without a key.
-READ_ONLY_POSTS: Final = frozenset({"/search", "/capella/catalog/search", "/capella//catalog/search"})
+READ_ONLY_POSTS: Final = frozenset({"/search", "/capella/catalog/search"})
 #: Provider-compatible endpoints over the same catalog: mount prefix -> ``"module:factory"``, where the factory
 #: takes the :class:`ServerSettings` and returns a :class:`fastapi.APIRouter` (imported when the app is built).
 COMPATIBLE_ENDPOINTS: Final[dict[str, str]] = {
@@ -83,6 +84,22 @@ class ApiKeyMiddleware:
                     )
                     await response(scope, receive, send)
                     return
+        await self.app(scope, receive, send)
+
+
+class CollapseSlashesMiddleware:
+    """Reads ``//`` in a path as ``/`` before routing and auth, as web servers do.
+
+    Clients that join a base URL ending in ``/`` with a path starting with ``/`` send both (capella-console-client
+    POSTs to ``/capella//catalog/search``); ids cannot hold a ``/``, so an empty segment never means anything.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "//" in scope["path"]:
+            scope = {**scope, "path": re.sub("/{2,}", "/", scope["path"])}
         await self.app(scope, receive, send)
 
 
@@ -226,4 +243,5 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
             api_key=settings.api_key.get_secret_value(),
             read_only_posts=READ_ONLY_POSTS,
         )
+    app.add_middleware(CollapseSlashesMiddleware)  # added last: the outermost, before auth and routing
     return app

@@ -36,10 +36,9 @@ __all__ = ["CapellaEndpointSettings", "create_router"]
 
 log = logging.getLogger(__name__)
 
+#: capella-console-client POSTs to ``/capella//catalog/search`` (its base URL gets a trailing slash): the app reads
+#: ``//`` as ``/`` (:class:`stac_bridge.server.app.CollapseSlashesMiddleware`).
 SEARCH_PATH: Final = "/catalog/search"
-#: capella-console-client joins its base URL (to which httpx adds a trailing slash) and ``/catalog/search``: under
-#: a path prefix such as ``/capella`` it POSTs to ``/capella//catalog/search``, which is served too.
-CLIENT_SEARCH_PATH: Final = "/" + SEARCH_PATH
 VALIDATION_ERROR: Final = "VALIDATION_ERROR"
 
 
@@ -98,7 +97,6 @@ def create_router(settings: ServerSettings) -> APIRouter:
 
     router.add_api_route(SEARCH_PATH, catalog_search, methods=["POST"],
                          summary="Search the catalog as Capella's console API does")
-    router.add_api_route(CLIENT_SEARCH_PATH, catalog_search, methods=["POST"], include_in_schema=False)
     return router
 
 

@@ -63,6 +63,8 @@ def test_harvests_every_collection_and_its_tiles_page_by_page(server: StandIn, a
         assert_valid(record)
     # One token for the whole run; tiles paged by viewtoken, 2 a page: 5 Pacific tiles are 3 pages.
     assert [t for m, t in server.requests if m == "POST"] == ["/oauth/token"]
+    # The account's collections are listed once (2 pages of 2), not again to find where the tiles start.
+    assert len([t for _, t in server.requests if t.split("?")[0] == "/api/v1/byoc/collections"]) == 2
     pages = [t for _, t in server.requests if t.startswith(f"/api/v1/byoc/collections/{PACIFIC_ID}/tiles")]
     assert len(pages) == 3 and "viewtoken" not in pages[0] and all("viewtoken=" in p for p in pages[1:])
 
@@ -106,8 +108,6 @@ def test_an_unknown_collection_is_a_provider_error_with_the_status(server: Stand
 
 
 def test_refused_credentials_and_missing_ones(server: StandIn, monkeypatch: pytest.MonkeyPatch) -> None:
-    with source(server, PACIFIC_ID) as harvest:
-        harvest.client.close()
     monkeypatch.setenv("SH_TOKEN_URL", f"{server.url}/no-such-token-endpoint")
     with source(server, PACIFIC_ID) as harvest, pytest.raises((AuthError, ProviderError)):
         harvest.collection_records()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -22,6 +20,7 @@ from stac_bridge.harvest.http import (
     create_client,
 )
 from tests.harvest.standin import Fault, StandIn
+from tests.localhttp import JsonHandler, LocalHTTPServer, Served
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, jitter=0.01)
 
@@ -157,7 +156,7 @@ def test_bearer_and_api_key_headers() -> None:
     assert _seen_headers(ApiKey("k2", header="X-Api-Key", scheme=""))["X-Api-Key"] == "k2"
 
 
-class _OAuthServer:
+class _OAuthServer(Served):
     """A token endpoint and a protected resource; tokens can be revoked."""
 
     def __init__(self, lifetime: int) -> None:
@@ -167,46 +166,28 @@ class _OAuthServer:
         self.lock = threading.Lock()
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                form = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        class Handler(JsonHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the base class names it so
+                form = self.read_body().decode()
                 if "client_secret=s3cret" not in form or "grant_type=client_credentials" not in form:
-                    return self._reply(401, {"error": "invalid_client"})
+                    return self.send_json(401, {"error": "invalid_client"})
                 with owner.lock:
                     token = f"token-{len(owner.issued)}"
                     owner.issued.append(token)
                     owner.valid.add(token)
-                return self._reply(200, {"access_token": token, "expires_in": owner.lifetime})
+                return self.send_json(200, {"access_token": token, "expires_in": owner.lifetime})
 
-            def do_GET(self) -> None:
+            def do_GET(self) -> None:  # noqa: N802 - the base class names it so
                 token = self.headers.get("Authorization", "").removeprefix("Bearer ")
                 with owner.lock:
                     ok = token in owner.valid
-                return self._reply(200 if ok else 401, {"token": token})
+                return self.send_json(200 if ok else 401, {"token": token})
 
-            def _reply(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._http = LocalHTTPServer(Handler)
 
 
 def test_oauth2_client_credentials_fetch_reuse_and_refresh_on_401() -> None:
-    server = _OAuthServer(lifetime=3600)
-    try:
+    with _OAuthServer(lifetime=3600) as server:
         auth = OAuth2ClientCredentials(f"{server.url}/oauth/token", "client", "s3cret")
         with create_client(auth=auth, retry=FAST) as http:
             assert http.request_json("GET", f"{server.url}/a").data["token"] == "token-0"
@@ -214,27 +195,19 @@ def test_oauth2_client_credentials_fetch_reuse_and_refresh_on_401() -> None:
             server.valid.clear()  # revoked early: the next request gets a 401 and refreshes once
             assert http.request_json("GET", f"{server.url}/c").data["token"] == "token-1"
         assert server.issued == ["token-0", "token-1"]
-    finally:
-        server.close()
 
 
 def test_oauth2_refreshes_a_token_before_it_expires() -> None:
-    server = _OAuthServer(lifetime=1)
-    try:
+    with _OAuthServer(lifetime=1) as server:
         auth = OAuth2ClientCredentials(f"{server.url}/oauth/token", "client", "s3cret", margin=5)
         with create_client(auth=auth, retry=FAST) as http:
             http.request("GET", f"{server.url}/a")
             http.request("GET", f"{server.url}/b")
         assert server.issued == ["token-0", "token-1"]
-    finally:
-        server.close()
 
 
 def test_oauth2_wrong_secret_is_an_auth_error() -> None:
-    server = _OAuthServer(lifetime=3600)
-    try:
+    with _OAuthServer(lifetime=3600) as server:
         auth = OAuth2ClientCredentials(f"{server.url}/oauth/token", "client", "wrong")
         with create_client(auth=auth, retry=FAST) as http, pytest.raises(AuthError):
             http.request("GET", f"{server.url}/a")
-    finally:
-        server.close()

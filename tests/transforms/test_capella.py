@@ -59,27 +59,22 @@ def body() -> dict[str, Any]:
 
 # --- golden files and round trips on every fixture ---------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "raw"), ITEMS, ids=[n for n, _ in ITEMS])
-def test_item_golden_valid_and_round_trip(name: str, raw: dict[str, Any], assert_valid: Valid) -> None:
+#: Every recorded record with its way to STAC and back: catalog items, then tasking requests.
+RECORDS = [(name, raw, capella.item_to_stac, capella.stac_to_item) for name, raw in ITEMS] + [
+    (name, raw, capella.tasking_request_to_stac, capella.stac_to_tasking_request) for name, raw in TASKING]
+
+
+@pytest.mark.parametrize(("name", "raw", "to_stac", "back"), RECORDS, ids=[r[0] for r in RECORDS])
+def test_golden_valid_and_round_trip(name: str, raw: dict[str, Any], to_stac: Callable[[Any], Any],
+                                     back: Callable[[Any], Any], assert_valid: Valid) -> None:
     original = copy.deepcopy(raw)
-    item = capella.item_to_stac(raw)
+    item = to_stac(raw)
     stac = assert_valid(item)
     assert_golden(EXPECTED / f"{name}.json", stac)
     assert raw == original, "the transform must not touch its input"
-    assert capella.stac_to_item(item) == raw
-    assert capella.stac_to_item(stac) == raw
-    assert capella.stac_to_item(json.loads(json.dumps(stac))) == raw
-
-
-@pytest.mark.parametrize(("name", "raw"), TASKING, ids=[n for n, _ in TASKING])
-def test_tasking_golden_valid_and_round_trip(name: str, raw: dict[str, Any], assert_valid: Valid) -> None:
-    original = copy.deepcopy(raw)
-    item = capella.tasking_request_to_stac(raw)
-    stac = assert_valid(item)
-    assert_golden(EXPECTED / f"{name}.json", stac)
-    assert raw == original
-    assert capella.stac_to_tasking_request(item) == raw
-    assert capella.stac_to_tasking_request(json.loads(json.dumps(stac))) == raw
+    assert back(item) == raw
+    assert back(stac) == raw
+    assert back(json.loads(json.dumps(stac))) == raw
 
 
 def test_tasking_collection_is_valid_and_holds_the_tasking_items(assert_valid: Valid) -> None:
