@@ -656,3 +656,30 @@ def declare_extensions(stac: dict[str, Any], extra: Iterable[str] = ()) -> dict[
     else:
         stac.pop("stac_extensions", None)
     return stac
+
+
+# --- the docs -----------------------------------------------------------------------------------------------
+
+#: The markers around the generated part of a provider's docs page.
+DOCS_BEGIN: Final = (
+    "<!-- BEGIN GENERATED MAPPING: edit the tables in stac_bridge/transforms, then run scripts/mapping-docs.py -->"
+)
+DOCS_END: Final = "<!-- END GENERATED MAPPING -->"
+
+
+def docs_section(tables: Iterable[Table]) -> str:
+    """The generated part of a provider's docs page: one Markdown table per record kind, markers included."""
+    parts = [DOCS_BEGIN]
+    for table in tables:
+        parts += ["", f"### {table.kind.capitalize()}s", "", table.markdown()]
+    parts += ["", DOCS_END]
+    return "\n".join(parts)
+
+
+def replace_docs_section(page: str, tables: Iterable[Table]) -> str:
+    """A docs page with its generated part replaced (appended when the page has no markers yet)."""
+    section = docs_section(tables)
+    begin, end = page.find(DOCS_BEGIN), page.find(DOCS_END)
+    if begin < 0 or end < 0:
+        return page.rstrip("\n") + "\n\n## Mapping tables\n\n" + section + "\n"
+    return page[:begin] + section + page[end + len(DOCS_END):]
