@@ -14,7 +14,6 @@ creates them (``POST .../collections``, ``POST .../tiles``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Final
@@ -26,19 +25,21 @@ from pystac.extensions.projection import BBOX_PROP, CODE_PROP, GEOM_PROP
 from stac_bridge.errors import TransformError
 from stac_bridge.transforms import byoc_geometry as geo
 from stac_bridge.transforms._common import epsg_code
-from stac_bridge.transforms._plain import copy_json, format_datetime, parse_datetime
+from stac_bridge.transforms._plain import copy_json, parse_datetime
 from stac_bridge.transforms.byoc_back import (
     BAND_PLACEHOLDER,
     BYOC_FORMATS,
+    CANONICAL,
     PROVIDER,
+    UTC_AS_SENT,
     ByocAdapter,
+    as_record,
     create_collection_payload,
     create_tile_payload,
     settle,
     stac_dict,
 )
 from stac_bridge.transforms.kernel import (
-    DATETIME,
     EXTENSION_SCHEMAS,
     SOURCE,
     Codec,
@@ -84,33 +85,6 @@ DEFAULT_FORMAT: Final = (8, "UINT")
 #: (bitDepth, sampleFormat) -> STAC ``data_type``.
 DATA_TYPES: Final[dict[tuple[int, str], str]] = {v: k for k, v in BYOC_FORMATS.items()}
 
-_UTC_TEXT: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z")
-
-
-def _utc_as_sent(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected an RFC 3339 string, got {value!r:.40}")
-    when = parse_datetime(value)
-    return value if _UTC_TEXT.fullmatch(value) else format_datetime(when)
-
-
-#: RFC 3339 in UTC: a value in UTC (``Z``) keeps its spelling (``.814Z``), another zone is converted.
-UTC_AS_SENT: Final = Codec("RFC 3339, UTC", _utc_as_sent, copy_json)
-
-_CANONICAL_TEXT: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(?!000000)\d{6})?Z")
-
-
-def _canonical(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected an RFC 3339 string, got {value!r:.40}")
-    when = parse_datetime(value)
-    return value if _CANONICAL_TEXT.fullmatch(value) else format_datetime(when)
-
-
-#: The kernel's DATETIME (pystac's spelling, which a pystac round trip keeps), without re-formatting a value
-#: already spelled so.
-CANONICAL: Final = Codec(DATETIME.name, _canonical, DATETIME.from_stac)
-
 COLLECTION_TABLE: Final = Table(
     PROVIDER,
     "collection",
@@ -120,7 +94,7 @@ COLLECTION_TABLE: Final = Table(
     ),
     PREFIX,
     own=(
-        ("id", "id", "byoc-<id>, the name Sentinel Hub's own STAC catalog gives it; also the via link"),
+        ("id", "id", "byoc- + id, the name Sentinel Hub's own STAC catalog gives it; also the via link"),
         ("additionalData.bands", "item_assets, summaries.bands", "one entry per band, key = band name (bands table)"),
         ("additionalData.extent", "extent.spatial.bbox", "its bounds; absent: the whole globe until loaded"),
         ("additionalData.fromSensingTime", "extent.temporal.interval", "start; RFC 3339, UTC; absent: open"),
@@ -164,7 +138,8 @@ TILE_TABLE: Final = Table(
         ("additionalData.maxMetersPerPixel", "byoc:maxMetersPerPixel of the data assets",
          "the pixel size of the coarsest overview, in metres"),
         ("path + the collection's s3Bucket and bands", "assets",
-         "one per band: s3://<bucket>/<path> with (BAND) = the band's source (no (BAND): <path>/<source>.tiff)"),
+         "one per band: s3:// + bucket + / + path, (BAND) replaced by the band's source (no (BAND): a folder "
+         "of source.tiff files)"),
     ),
 )
 
@@ -194,7 +169,7 @@ def collection_to_stac(collection: Any) -> pystac.Collection:
     Raises:
         TransformError: the record has no id, or a field has the wrong type or an unparsable value.
     """
-    return pystac.Collection.from_dict(_collection_dict(_as_record(collection)), migrate=False)
+    return pystac.Collection.from_dict(_collection_dict(as_record(collection)), migrate=False)
 
 
 def _collection_dict(record: Any) -> dict[str, Any]:
@@ -315,7 +290,7 @@ def tile_to_stac(tile: Any, collection: Any) -> pystac.Item:
         TransformError: the tile has no id or path, an ``INGESTED`` tile has no geometry, a datetime is not
             RFC 3339, a CRS is unknown, or a field has the wrong type.
     """
-    return pystac.Item.from_dict(_tile_dict(_as_record(tile), _as_record(collection)), migrate=False)
+    return pystac.Item.from_dict(_tile_dict(as_record(tile), as_record(collection)), migrate=False)
 
 
 def _tile_dict(record: Any, collection: Any) -> dict[str, Any]:
@@ -380,7 +355,7 @@ def _dates(reader: Reader, parent: Reader, properties: dict[str, Any]) -> None:
     created = properties.get("created")
     if created is None:
         raise reader.error("sensingTime", "is null, and the tile has no created time to date it by")
-    properties["datetime"] = _canonical(created)
+    properties["datetime"] = CANONICAL.to_stac(created)
 
 
 def _footprint(
@@ -439,15 +414,15 @@ def _collection_bands(parent: Reader) -> tuple[str, list[tuple[str, str, dict[st
     raw = additional.get("bands") if isinstance(additional, Mapping) else None
     if not raw:
         return "", []
-    bucket = parent.require("s3Bucket", str)
+    bucket: str = parent.require("s3Bucket", str)
     if _LAST_BANDS:
         last = _LAST_BANDS[0]
         if last[0] is raw and last[2] == bucket and last[1] == raw:
             return bucket, last[3]
-    entries = []
+    entries: list[tuple[str, str, dict[str, Any]]] = []
     for name, band in _bands(parent, additional).items():
         source = band.get(PREFIX + "source")
-        short = {k: band[k] for k in ("name", "data_type", "nodata") if k in band}
+        short: dict[str, Any] = {k: band[k] for k in ("name", "data_type", "nodata") if k in band}
         entries.append((name, source if isinstance(source, str) else name, short))
     _LAST_BANDS[:] = [(raw, copy_json(raw), bucket, entries)]
     return bucket, entries
@@ -609,20 +584,6 @@ def _epsg_of(code: str) -> int | None:
         return _epsg_code(code)
     except ValueError:
         return None
-
-
-# --- the adapter -------------------------------------------------------------------------------------------
-
-def _as_record(obj: Any) -> Any:
-    """A BYOC record as plain JSON: a mapping as given, a sentinelhub dataclass by ``to_dict()``."""
-    to_dict = getattr(obj, "to_dict", None)
-    if isinstance(obj, Mapping) or not callable(to_dict):
-        return obj  # the reader names the record when it is not an object
-    data = copy_json(geo.as_lists(to_dict()))
-    # ByocCollection serialises its catch-all as a literal "otherData": {}, which is no BYOC field.
-    if isinstance(data, dict) and data.get("otherData") == {}:
-        del data["otherData"]
-    return data
 
 
 ADAPTER: Final = ByocAdapter(_collection_dict, _tile_dict, stac_to_collection, stac_to_tile)

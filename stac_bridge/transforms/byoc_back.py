@@ -1,4 +1,4 @@
-"""BYOC beside the tables: STAC made elsewhere as BYOC create payloads, the ledger's settling, the adapter.
+"""BYOC beside the tables: its datetime codecs, the ledger's settling, payloads for STAC made elsewhere, the adapter.
 
 :mod:`stac_bridge.transforms.byoc` holds the mapping; this module holds what it leans on and what the
 registry calls, so that each stays small.
@@ -6,6 +6,7 @@ registry calls, so that each stays small.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
@@ -16,10 +17,19 @@ from stac_bridge.errors import TransformError
 from stac_bridge.registry import ProviderRecord
 from stac_bridge.transforms import byoc_geometry as geo
 from stac_bridge.transforms._common import epsg_code
-from stac_bridge.transforms._plain import copy_json
-from stac_bridge.transforms.kernel import Ledger
+from stac_bridge.transforms._plain import copy_json, format_datetime, parse_datetime
+from stac_bridge.transforms.kernel import DATETIME, Codec, Ledger
 
-__all__ = ["ByocAdapter", "create_collection_payload", "create_tile_payload", "settle", "stac_dict"]
+__all__ = [
+    "CANONICAL",
+    "UTC_AS_SENT",
+    "ByocAdapter",
+    "as_record",
+    "create_collection_payload",
+    "create_tile_payload",
+    "settle",
+    "stac_dict",
+]
 
 PROVIDER: Final = "byoc"
 BAND_PLACEHOLDER: Final = "(BAND)"
@@ -34,6 +44,44 @@ BYOC_FORMATS: Final[dict[str, tuple[int, str]]] = {
     "float16": (16, "FLOAT"),
     "float32": (32, "FLOAT"),
 }
+
+
+# --- datetimes ------------------------------------------------------------------------------------------------
+
+def _spelling_kept(pattern: str) -> Callable[[Any], str]:
+    """RFC 3339 -> UTC with ``Z``; a value already spelled as ``pattern`` is kept as sent (and not re-formatted)."""
+    spelled = re.compile(pattern)
+
+    def to_stac(value: Any) -> str:
+        if not isinstance(value, str):
+            raise TypeError(f"expected an RFC 3339 string, got {value!r:.40}")
+        when = parse_datetime(value)  # checks it is a datetime
+        return value if spelled.fullmatch(value) else format_datetime(when)
+
+    return to_stac
+
+
+#: RFC 3339 in UTC: a value in UTC (``Z``, any fraction: ``.814Z``) keeps its spelling, another zone is converted.
+UTC_AS_SENT: Final = Codec(
+    "RFC 3339, UTC (a UTC value as sent)", _spelling_kept(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z"), copy_json
+)
+#: The kernel's ``DATETIME`` (pystac's spelling, which a round trip through pystac keeps), faster on a value
+#: already spelled so.
+CANONICAL: Final = Codec(
+    DATETIME.name, _spelling_kept(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(?!000000)\d{6})?Z"), DATETIME.from_stac
+)
+
+
+def as_record(obj: Any) -> Any:
+    """A BYOC record as plain JSON: a mapping as given, a sentinelhub dataclass by ``to_dict()``."""
+    to_dict = getattr(obj, "to_dict", None)
+    if isinstance(obj, Mapping) or not callable(to_dict):
+        return obj  # the reader names the record when it is not an object
+    data = copy_json(geo.as_lists(to_dict()))
+    # ByocCollection serialises its catch-all as a literal "otherData": {}, which is no BYOC field.
+    if isinstance(data, dict) and data.get("otherData") == {}:
+        del data["otherData"]
+    return data
 
 
 # --- the ledger -----------------------------------------------------------------------------------------------
@@ -79,10 +127,7 @@ def same_json_fast(a: Any, b: Any) -> bool:
 
 def _plain_keys(obj: Mapping[str, Any]) -> bool:
     """Whether every key can be part of a dotted ledger path (no dot, not a list index)."""
-    for key in obj:
-        if not isinstance(key, str) or "." in key or key.isdigit():
-            return False
-    return True
+    return all(isinstance(key, str) and "." not in key and not key.isdigit() for key in obj)
 
 
 # --- STAC input ---------------------------------------------------------------------------------------------
@@ -132,7 +177,8 @@ def _format(record_id: str | None, where: str, band: Mapping[str, Any]) -> dict[
     data_type = band.get("data_type")
     if data_type is not None:
         if data_type not in BYOC_FORMATS:
-            raise TransformError(PROVIDER, record_id, f"{where}.data_type", f"is {data_type!r}, which BYOC cannot store")
+            raise TransformError(PROVIDER, record_id, f"{where}.data_type",
+                                 f"is {data_type!r}, which BYOC cannot store")
         spec["bitDepth"], spec["sampleFormat"] = BYOC_FORMATS[data_type]
     nodata = band.get("nodata")
     if isinstance(nodata, int | float) and not isinstance(nodata, bool):

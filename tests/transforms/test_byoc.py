@@ -415,7 +415,7 @@ def test_antimeridian_split_agrees_with_the_antimeridian_package() -> None:
         ours, bbox = byoc_geometry.footprint({"type": "Polygon", "coordinates": [ring]}, epsg)
         native = shapely.segmentize(shapely.geometry.Polygon(ring), 10000.0)
         to_wgs84 = pyproj.Transformer.from_crs(epsg, 4326, always_xy=True)
-        lonlat = shapely.transform(native, lambda xy: numpy.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1])))
+        lonlat = shapely.transform(native, lambda xy, t=to_wgs84: numpy.column_stack(t.transform(xy[:, 0], xy[:, 1])))
         theirs = shapely.geometry.shape(antimeridian.fix_shape(lonlat))
         # The same two parts, up to where each puts the cut along the last edge (1e-6 of the area).
         assert shapely.geometry.shape(ours).symmetric_difference(theirs).area < 1e-6 * theirs.area
