@@ -14,6 +14,7 @@ creates them (``POST .../collections``, ``POST .../tiles``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Final
@@ -195,7 +196,7 @@ def _collection_dict(record: Any) -> dict[str, Any]:
                                        _sensing_bound(reader, "toSensingTime")]]},
         },
         SOURCE: source_tag(PROVIDER, "collection", TRANSFORM_VERSION),
-        "links": [_via(f"/collections/{quote(uuid, safe='')}", "Sentinel Hub BYOC collection")],
+        "links": [_via(f"/collections/{_quoted(uuid)}", "Sentinel Hub BYOC collection")],
     }
     if bands:
         stac["item_assets"] = {
@@ -256,6 +257,14 @@ def _datetime(reader: Reader, path: str, codec: Codec) -> str | None:
         return str(codec.to_stac(raw))
     except ValueError as exc:
         raise reader.error(path, f"is not an RFC 3339 datetime: {raw!r:.80}") from exc
+
+
+_URL_SAFE: Final = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _quoted(segment: str) -> str:
+    """A path segment percent-encoded (BYOC's ids are UUIDs, which need none: the check is cheaper)."""
+    return segment if _URL_SAFE.fullmatch(segment) else quote(segment, safe="")
 
 
 def _via(path: str, title: str) -> dict[str, str]:
@@ -320,7 +329,7 @@ def _tile_dict(record: Any, collection: Any) -> dict[str, Any]:
     stac: dict[str, Any] = {"type": "Feature", "stac_version": STAC_VERSION, "id": tile_id, "geometry": geometry}
     if bbox is not None:
         stac["bbox"] = bbox
-    tile_path = f"/collections/{quote(collection_id, safe='')}/tiles/{quote(tile_id, safe='')}"
+    tile_path = f"/collections/{_quoted(collection_id)}/tiles/{_quoted(tile_id)}"
     stac.update(
         properties=properties,
         links=[{"rel": "collection", "href": "../collection.json", "type": "application/json"},
@@ -332,7 +341,7 @@ def _tile_dict(record: Any, collection: Any) -> dict[str, Any]:
     stac["stac_extensions"] = [EXTENSION_SCHEMAS[prefix] for prefix, key in _EXTENSION_KEYS if key in properties]
     settle(record, _tile_record(stac, copy=False), ledger)
     for asset in assets.values():
-        asset.update(copy_json(native))
+        asset.update({key: geo.copy_geometry(value) for key, value in native.items()})
     ledger.attach(stac)
     return stac
 

@@ -21,8 +21,9 @@ import pyproj
 import shapely
 
 from stac_bridge.transforms._common import bbox_of, reproject_to_wgs84
+from stac_bridge.transforms._plain import copy_json
 
-__all__ = ["as_lists", "crs_member", "footprint", "native_bbox", "rectangle"]
+__all__ = ["as_lists", "copy_geometry", "crs_member", "footprint", "native_bbox", "rectangle"]
 
 #: Vertices per edge of the longer side; shorter edges get proportionally fewer.
 DENSIFY_POINTS: Final = 20
@@ -128,6 +129,19 @@ def _split_at_antimeridian(lon: list[float], lat: list[float]) -> tuple[dict[str
 def _general(geometry: Mapping[str, Any], epsg: int) -> tuple[dict[str, Any], list[float]]:
     wgs84 = as_lists(reproject_to_wgs84(geometry, epsg, densify_points=DENSIFY_POINTS))
     return wgs84, bbox_of(wgs84)
+
+
+def copy_geometry(geometry: Any) -> Any:
+    """A GeoJSON geometry copied anew (as :func:`~stac_bridge.transforms._plain.copy_json`, faster on positions)."""
+    if not isinstance(geometry, dict):
+        return copy_json(geometry)
+    return {k: _copy_positions(v) if k == "coordinates" else copy_json(v) for k, v in geometry.items()}
+
+
+def _copy_positions(value: Any) -> Any:
+    if type(value) is list and value and type(value[0]) is list:
+        return [_copy_positions(v) for v in value]
+    return copy_json(value)
 
 
 def as_lists(value: Any) -> Any:
