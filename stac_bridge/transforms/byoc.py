@@ -480,9 +480,26 @@ def stac_to_collection(collection: pystac.Collection | Mapping[str, Any]) -> dic
             band whose ``data_type`` BYOC cannot store.
     """
     stac = stac_dict(collection, "Collection")
-    if (source_of(stac) or ("",))[0] != PROVIDER:
+    if not _made_here(stac):
         return create_collection_payload(stac)
     return Ledger.of(stac).apply(_collection_record(stac))
+
+
+def _made_here(stac: Mapping[str, Any]) -> bool:
+    """Whether this module made the object: its ``stac_bridge:source`` says so, or, as served, its ``via`` link.
+
+    The database keeps the tag with the ledger, out of the API: a served object still links to its BYOC record.
+    """
+    source = source_of(stac)
+    if source is not None:
+        return source[0] == PROVIDER
+    return any(
+        isinstance(link, Mapping) and link.get("rel") == "via" and str(link.get("href")).startswith(_RECORDS)
+        for link in stac.get("links") or ()
+    )
+
+
+_RECORDS: Final = API_BASE + "/collections/"
 
 
 def _collection_record(stac: Mapping[str, Any]) -> dict[str, Any]:
@@ -546,7 +563,7 @@ def stac_to_tile(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(properties, Mapping):
         item_id = stac.get("id")
         raise TransformError(PROVIDER, item_id if isinstance(item_id, str) else None, "properties", "must be an object")
-    if (source_of(stac) or ("",))[0] != PROVIDER:
+    if not _made_here(stac):
         return create_tile_payload(stac, properties)
     return Ledger.of(stac).apply(_tile_record(stac))
 

@@ -107,8 +107,12 @@ def item_of(tile: dict[str, Any], collection: dict[str, Any] = COLLECTION) -> di
 
 
 def served(stac: dict[str, Any]) -> dict[str, Any]:
-    """The object as the STAC API serves it: through JSON, without the ledger (which stays in the database)."""
-    return {k: v for k, v in json.loads(json.dumps(stac)).items() if k != LEDGER}
+    """The object as the STAC API serves it: through JSON, without the ledger and the provenance tag (which the
+    database keeps in its private column)."""
+    out = {k: v for k, v in json.loads(json.dumps(stac)).items() if k not in (LEDGER, "stac_bridge:source")}
+    if "properties" in out:
+        out["properties"] = {k: v for k, v in out["properties"].items() if k != "stac_bridge:source"}
+    return out
 
 
 def assert_no_object_properties(stac: dict[str, Any]) -> None:
