@@ -14,11 +14,9 @@ creates them (``POST .../collections``, ``POST .../tiles``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Final
-from urllib.parse import quote
 
 import pystac
 from pystac.extensions.projection import BBOX_PROP, CODE_PROP, GEOM_PROP
@@ -37,8 +35,11 @@ from stac_bridge.transforms.byoc_back import (
     as_record,
     create_collection_payload,
     create_tile_payload,
+    made_here,
+    quoted,
     settle,
     stac_dict,
+    via,
 )
 from stac_bridge.transforms.kernel import (
     EXTENSION_SCHEMAS,
@@ -48,7 +49,6 @@ from stac_bridge.transforms.kernel import (
     Ledger,
     Reader,
     Table,
-    source_of,
     source_tag,
 )
 
@@ -66,8 +66,6 @@ TRANSFORM_VERSION: Final = 2
 PREFIX: Final = "byoc:"
 COLLECTION_ID_PREFIX: Final = "byoc-"
 INGESTED: Final = "INGESTED"
-#: The documented API base, for the ``via`` links (other deployments answer under the same paths).
-API_BASE: Final = "https://services.sentinel-hub.com/api/v1/byoc"
 STAC_VERSION: Final = "1.1.0"
 #: A collection without ``additionalData.extent`` (no tile ingested yet): the loader computes it from the items.
 GLOBE: Final = (-180.0, -90.0, 180.0, 90.0)
@@ -196,7 +194,7 @@ def _collection_dict(record: Any) -> dict[str, Any]:
                                        _sensing_bound(reader, "toSensingTime")]]},
         },
         SOURCE: source_tag(PROVIDER, "collection", TRANSFORM_VERSION),
-        "links": [_via(f"/collections/{_quoted(uuid)}", "Sentinel Hub BYOC collection")],
+        "links": [via(f"/collections/{quoted(uuid)}", "Sentinel Hub BYOC collection")],
     }
     if bands:
         stac["item_assets"] = {
@@ -259,18 +257,6 @@ def _datetime(reader: Reader, path: str, codec: Codec) -> str | None:
         raise reader.error(path, f"is not an RFC 3339 datetime: {raw!r:.80}") from exc
 
 
-_URL_SAFE: Final = re.compile(r"[A-Za-z0-9_.~-]*")
-
-
-def _quoted(segment: str) -> str:
-    """A path segment percent-encoded (BYOC's ids are UUIDs, which need none: the check is cheaper)."""
-    return segment if _URL_SAFE.fullmatch(segment) else quote(segment, safe="")
-
-
-def _via(path: str, title: str) -> dict[str, str]:
-    return {"rel": "via", "href": API_BASE + path, "type": "application/json", "title": title}
-
-
 # --- the way in: tiles ---------------------------------------------------------------------------------------
 
 def tile_to_stac(tile: Any, collection: Any) -> pystac.Item:
@@ -329,11 +315,11 @@ def _tile_dict(record: Any, collection: Any) -> dict[str, Any]:
     stac: dict[str, Any] = {"type": "Feature", "stac_version": STAC_VERSION, "id": tile_id, "geometry": geometry}
     if bbox is not None:
         stac["bbox"] = bbox
-    tile_path = f"/collections/{_quoted(collection_id)}/tiles/{_quoted(tile_id)}"
+    tile_path = f"/collections/{quoted(collection_id)}/tiles/{quoted(tile_id)}"
     stac.update(
         properties=properties,
         links=[{"rel": "collection", "href": "../collection.json", "type": "application/json"},
-               _via(tile_path, "Sentinel Hub BYOC tile")],
+               via(tile_path, "Sentinel Hub BYOC tile")],
         assets=assets,
         collection=COLLECTION_ID_PREFIX + collection_id,
     )
@@ -480,26 +466,9 @@ def stac_to_collection(collection: pystac.Collection | Mapping[str, Any]) -> dic
             band whose ``data_type`` BYOC cannot store.
     """
     stac = stac_dict(collection, "Collection")
-    if not _made_here(stac):
+    if not made_here(stac):
         return create_collection_payload(stac)
     return Ledger.of(stac).apply(_collection_record(stac))
-
-
-def _made_here(stac: Mapping[str, Any]) -> bool:
-    """Whether this module made the object: its ``stac_bridge:source`` says so, or, as served, its ``via`` link.
-
-    The database keeps the tag with the ledger, out of the API: a served object still links to its BYOC record.
-    """
-    source = source_of(stac)
-    if source is not None:
-        return source[0] == PROVIDER
-    return any(
-        isinstance(link, Mapping) and link.get("rel") == "via" and str(link.get("href")).startswith(_RECORDS)
-        for link in stac.get("links") or ()
-    )
-
-
-_RECORDS: Final = API_BASE + "/collections/"
 
 
 def _collection_record(stac: Mapping[str, Any]) -> dict[str, Any]:
@@ -563,7 +532,7 @@ def stac_to_tile(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(properties, Mapping):
         item_id = stac.get("id")
         raise TransformError(PROVIDER, item_id if isinstance(item_id, str) else None, "properties", "must be an object")
-    if not _made_here(stac):
+    if not made_here(stac):
         return create_tile_payload(stac, properties)
     return Ledger.of(stac).apply(_tile_record(stac))
 

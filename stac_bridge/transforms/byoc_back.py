@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
+from urllib.parse import quote
 
 import pystac
 from pystac.extensions.projection import CODE_PROP, GEOM_PROP
@@ -18,20 +19,26 @@ from stac_bridge.registry import ProviderRecord
 from stac_bridge.transforms import byoc_geometry as geo
 from stac_bridge.transforms._common import epsg_code
 from stac_bridge.transforms._plain import copy_json, format_datetime, parse_datetime
-from stac_bridge.transforms.kernel import DATETIME, Codec, Ledger
+from stac_bridge.transforms.kernel import DATETIME, Codec, Ledger, source_of
 
 __all__ = [
+    "API_BASE",
     "CANONICAL",
     "UTC_AS_SENT",
     "ByocAdapter",
     "as_record",
     "create_collection_payload",
     "create_tile_payload",
+    "made_here",
+    "quoted",
     "settle",
     "stac_dict",
+    "via",
 ]
 
 PROVIDER: Final = "byoc"
+#: The documented API base, for the ``via`` links (other deployments answer under the same paths).
+API_BASE: Final = "https://services.sentinel-hub.com/api/v1/byoc"
 BAND_PLACEHOLDER: Final = "(BAND)"
 #: STAC ``data_type`` -> (bitDepth, sampleFormat).
 BYOC_FORMATS: Final[dict[str, tuple[int, str]]] = {
@@ -82,6 +89,36 @@ def as_record(obj: Any) -> Any:
     if isinstance(data, dict) and data.get("otherData") == {}:
         del data["otherData"]
     return data
+
+
+# --- provenance -----------------------------------------------------------------------------------------------
+
+_URL_SAFE: Final = re.compile(r"[A-Za-z0-9_.~-]*")
+_RECORDS: Final = API_BASE + "/collections/"
+
+
+def quoted(segment: str) -> str:
+    """A path segment percent-encoded (BYOC's ids are UUIDs, which need none: the check is cheaper)."""
+    return segment if _URL_SAFE.fullmatch(segment) else quote(segment, safe="")
+
+
+def via(path: str, title: str) -> dict[str, str]:
+    """The ``via`` link to a record at the BYOC API (``path`` under ``/api/v1/byoc``)."""
+    return {"rel": "via", "href": API_BASE + path, "type": "application/json", "title": title}
+
+
+def made_here(stac: Mapping[str, Any]) -> bool:
+    """Whether the BYOC transform made the object: its ``stac_bridge:source`` says so, or, as served, its ``via`` link.
+
+    The database keeps the tag with the ledger, out of the API: a served object still links to its BYOC record.
+    """
+    source = source_of(stac)
+    if source is not None:
+        return source[0] == PROVIDER
+    return any(
+        isinstance(link, Mapping) and link.get("rel") == "via" and str(link.get("href")).startswith(_RECORDS)
+        for link in stac.get("links") or ()
+    )
 
 
 # --- the ledger -----------------------------------------------------------------------------------------------
