@@ -592,7 +592,10 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
             logging.getLogger("stac_bridge.harvest").setLevel(logging.CRITICAL)
             source.close()
             done = _checkpointed_records(state, source)
-            where = f" ({out_file.path} is unchanged; they wait in {out_file.partial})" if out_file else ""
+            where = ""
+            if out_file is not None:
+                kept = "is unchanged" if out_file.path.exists() else "is written when the harvest completes"
+                where = f" ({out_file.path} {kept}; the records so far wait in {out_file.partial})"
             _say(f"interrupted: harvest {args.provider} checkpointed {done or 0} records{where}; continue with: "
                  f"{_continue_command(args, add='--resume')}")
             return EXIT_INTERRUPTED
@@ -677,9 +680,11 @@ def _refuse_stac_input(args: argparse.Namespace) -> None:
     from stac_bridge.errors import ConfigError
     from stac_bridge.harvest.files import read_records
     from stac_bridge.recognise import PROVENANCE, is_stac, recognise
+    from stac_bridge.registry import get_adapter
 
     if args.provider == "stac":
         return
+    adapter = get_adapter(args.provider)
     for name in args.inputs:
         if name == "-":
             continue  # stdin cannot be read twice
@@ -688,13 +693,24 @@ def _refuse_stac_input(args: argparse.Namespace) -> None:
         except StacBridgeError:
             continue  # the conversion reports it
         for record in head:
-            # Capella's own items are STAC 1.0 already: they are to convert until stac-bridge has normalised them.
-            if is_stac(record) and recognise(record) is None:
+            # Capella's own items are STAC 1.0 already: they are to convert until stac-bridge has normalised them;
+            # and an adapter may take some STAC as it is (Capella's collections): only what it refuses is refused.
+            if is_stac(record) and recognise(record) is None and not _classifies(adapter, record):
                 made = " made by stac-bridge" if (record.get(PROVENANCE) or (record.get("properties") or {})
                                                   .get(PROVENANCE)) else ""
                 raise ConfigError(f"{name} holds STAC{made} ({record.get('type')} {record.get('id')!r}), not "
                                   f"{args.provider} records: did you mean `stac-bridge export {args.provider} "
                                   f"{name}`?")
+
+
+def _classifies(adapter: Any, record: Any) -> bool:
+    from stac_bridge.errors import TransformError
+
+    try:
+        adapter.classify(record)
+    except TransformError:
+        return False
+    return True
 
 
 def _cmd_convert(args: argparse.Namespace, *, reverse: bool = False) -> int:

@@ -59,6 +59,7 @@ class NdjsonSink:
         self._atomic = atomic and not append
         self._append = append
         self._base: int | None = None  # the length of an appended-to file before this run
+        self._collections: set[bytes] = set()  # the collection lines an appended-to file holds already
         self._handle: IO[bytes] | None = None
 
     @property
@@ -76,6 +77,8 @@ class NdjsonSink:
         if state is None:
             if self._append and self.path.exists():
                 handle = self.path.open("r+b")
+                # A source sends its collections again on every run: an unchanged one is not written twice.
+                self._collections = {line.rstrip(b"\n") for line in handle if b'"Collection"' in line}
                 self._base = handle.seek(0, os.SEEK_END)
                 self._handle = handle
             elif self._create_empty:
@@ -116,7 +119,10 @@ class NdjsonSink:
     def write(self, batch: Sequence[Mapping[str, Any]]) -> None:
         """Append a batch, flushed (and synced, unless disabled) when this returns."""
         handle = self._open()
-        handle.write(ndjson_bytes(batch))
+        data = ndjson_bytes(batch)
+        if self._collections:
+            data = b"".join(line + b"\n" for line in data.splitlines() if line not in self._collections)
+        handle.write(data)
         handle.flush()
         if self._fsync:
             os.fsync(handle.fileno())
