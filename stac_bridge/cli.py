@@ -199,7 +199,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
 
     _refuse_provider_records(args.paths, "load")
     database = locate_database(start=args.start_db, create=args.start_db)
-    _say(f"database: {database.description}")
+    _say(f"database: {database.description}" + (" (started now)" if database.started else ""))
     done = LoadSummary()
     try:
         with PgstacLoader(database.url, mode=args.mode, batch_size=args.batch_size) as loader, \
@@ -265,14 +265,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         raise ConfigError(f"serve needs the server extra, which is not installed ({exc.name} is missing): "
                           f"{SERVER_EXTRA}") from None
-    from stac_bridge.pgstac.database import Database, locate_database
+    from stac_bridge.pgstac.database import Database, configured_url, locate_database, redact_url
 
     if _port_is_taken(args.host, args.port):
         raise ConfigError(f"port {args.port} on {args.host} is in use: stop what serves there, or choose "
                           "another with --port")
     settings = ServerSettings()
-    if settings.database_url:
-        database = Database(settings.database_url.get_secret_value(), "the database of the server settings")
+    if settings.database_url and settings.database_url.get_secret_value() != configured_url():
+        url = settings.database_url.get_secret_value()
+        database = Database(url, f"{redact_url(url)} (from the server settings)")
     else:
         # Never a new, empty cluster: the project's own, started if it is stopped (and stopped again after).
         database = locate_database(start=True)
@@ -529,10 +530,23 @@ def _checkpointed_records(state: Any, source: Any) -> int | None:
     return int(run["records"]) if run else None
 
 
+def _drop_unfinished_append(stored: dict[str, Any] | None, out: Path) -> None:
+    """Cut ``out`` back to its length before an unfinished incremental run that is not resumed.
+
+    That run appended part of what changed; the new run asks for all of it again, so without this those
+    records would be in the file twice.
+    """
+    run = stored.get("run") if stored else None
+    for sink in (run or {}).get("sinks") or []:
+        if sink and sink.get("base") is not None and Path(sink["path"]) == out.resolve() and out.exists():
+            with out.open("r+b") as handle:
+                handle.truncate(int(sink["base"]))
+
+
 def _cmd_harvest(args: argparse.Namespace) -> int:
     import datetime
 
-    from stac_bridge.errors import ConfigError
+    from stac_bridge.errors import ConfigError, HarvestError
     from stac_bridge.harvest import SourceOptions, create_source
     from stac_bridge.harvest.engine import LAST_RUN, HarvestState, run_harvest
     from stac_bridge.harvest.http import RetryPolicy
@@ -560,6 +574,8 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
         existing = Path(args.out).exists()
         # An incremental run brings only what changed: it adds to the earlier harvest's file, never replaces it.
         append = incremental and existing
+        if append and not args.resume:
+            _drop_unfinished_append(stored, Path(args.out))
         out_file = NdjsonSink(args.out, atomic=True, append=append)
         if append:
             mark = args.since.isoformat() if args.since else stored.get("high_water") if stored else None
@@ -572,7 +588,7 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
         from stac_bridge.pgstac.loader import PgstacLoader
 
         database = locate_database(start=args.start_db, create=args.start_db)
-        _say(f"database: {database.description}")
+        _say(f"database: {database.description}" + (" (started now)" if database.started else ""))
         loader = _CountingLoader(PgstacLoader(database.url))
         sinks.append(loader)
     dead_path = _dead_letter_path(args, args.out)
@@ -599,7 +615,7 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
             _say(f"interrupted: harvest {args.provider} checkpointed {done or 0} records{where}; continue with: "
                  f"{_continue_command(args, add='--resume')}")
             return EXIT_INTERRUPTED
-        if isinstance(exc, StacBridgeError):
+        if isinstance(exc, HarvestError):
             _say(f"stac-bridge: {exc}")
             _say(f"the harvest is checkpointed: {_continue_command(args, add='--resume')} continues it")
             return EXIT_ERROR

@@ -253,3 +253,24 @@ def test_harvest_load_prints_loaded_unchanged_failed(fresh_dsn: str, tmp_path: P
     assert "harvest stac into pgstac: 0 loaded, 31 unchanged, 0 failed" in second
     assert "database: " in first
 
+
+
+def test_an_interrupted_incremental_harvest_run_again_adds_nothing_twice(tmp_path: Path) -> None:
+    import datetime as dt
+
+    out = tmp_path / "f.ndjson"
+    with StandIn(count=120, latency=0.02) as standin:
+        argv = ["harvest", "stac", "--url", standin.url, "--collection", COLLECTION, "--out", str(out),
+                "--state-dir", str(tmp_path / "state"), "--page-size", "2", "--batch-size", "2",
+                "--concurrency", "1"]
+        assert main(argv) == 0
+        before = out.stat().st_size
+        standin.touch(list(range(100)), dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
+        proc = subprocess.Popen([*CLI, *argv], env=env_without_database(), cwd=tmp_path, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _interrupt_when(proc, lambda: out.stat().st_size > before + 5000)
+        assert proc.returncode == 130
+        assert main(argv) == 0  # again, without --resume: the interrupted run's records are dropped first
+    ids = [r["id"] for r in read_ndjson(out)]
+    assert len(ids) == 121 + 100
+    assert sorted(ids[121:]) == sorted(standin.item(i)["id"] for i in range(100))

@@ -53,6 +53,7 @@ __all__ = [
     "create_database",
     "drop_database",
     "pgstac_version",
+    "redact_url",
 ]
 
 log = logging.getLogger(__name__)
@@ -464,11 +465,15 @@ def _connect(url: str) -> Iterator[psycopg.Connection[Any]]:
         yield conn
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``, for messages."""
     parts = urlsplit(url)
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@")
     return url
+
+
+_redact = redact_url
 
 
 def create_database(conn: psycopg.Connection[Any], name: str) -> bool:
