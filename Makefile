@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(SERVE_STAMP) $(STAMP)
 
-db-up: setup
+db-up: serve-setup
 	$(BIN)/stac-bridge db up
 
 db-down:
