@@ -612,6 +612,8 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
             if out_file is not None:
                 kept = "is unchanged" if out_file.path.exists() else "is written when the harvest completes"
                 where = f" ({out_file.path} {kept}; the records so far wait in {out_file.partial})"
+            if loader is not None:
+                where += f" (into pgstac, committed: {loader.summary})"
             _say(f"interrupted: harvest {args.provider} checkpointed {done or 0} records{where}; continue with: "
                  f"{_continue_command(args, add='--resume')}")
             return EXIT_INTERRUPTED
@@ -719,6 +721,30 @@ def _refuse_stac_input(args: argparse.Namespace) -> None:
                                   f"{name}`?")
 
 
+def _refuse_provider_input(args: argparse.Namespace) -> None:
+    """``export`` given a provider's own records: ``convert`` was meant.
+
+    Raises:
+        ConfigError: the first records of an input are a provider's records.
+    """
+    import itertools
+
+    from stac_bridge.errors import ConfigError
+    from stac_bridge.harvest.files import read_records
+    from stac_bridge.recognise import first_recognised
+
+    for name in args.inputs:
+        if name == "-":
+            continue
+        try:
+            found = first_recognised(itertools.islice(read_records(name), 20))
+        except StacBridgeError:
+            continue
+        if found is not None:
+            raise ConfigError(f"{name}: this is a {found.provider} {found.kind}, not STAC: did you mean "
+                              f"`stac-bridge convert {found.provider} {name}`?")
+
+
 def _classifies(adapter: Any, record: Any) -> bool:
     from stac_bridge.errors import TransformError
 
@@ -735,7 +761,9 @@ def _cmd_convert(args: argparse.Namespace, *, reverse: bool = False) -> int:
     from stac_bridge.harvest.sinks import NdjsonSink, StreamSink
     from stac_bridge.registry import get_adapter
 
-    if not reverse:
+    if reverse:
+        _refuse_provider_input(args)
+    else:
         _refuse_stac_input(args)
     adapter = get_adapter(args.provider)
     transform = export_transform(adapter) if reverse else adapter_transform(adapter)

@@ -326,3 +326,11 @@ def test_a_validate_without_schemas_makes_no_request(monkeypatch: pytest.MonkeyP
     from stac_bridge.validate import Validator
 
     assert Validator().errors(item) == []
+
+
+def test_export_refuses_provider_records_and_names_convert(tmp_path: Path) -> None:
+    tiles = PROVIDERS / "byoc" / "4-pacific-tiles.json"
+    result = cli("export", "byoc", str(tiles), "--out", str(tmp_path / "o.ndjson"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert f"this is a byoc tile, not STAC: did you mean `stac-bridge convert byoc {tiles}`?" in result.stderr
+    assert not (tmp_path / "o.ndjson").exists()
