@@ -530,6 +530,26 @@ def _checkpointed_records(state: Any, source: Any) -> int | None:
     return int(run["records"]) if run else None
 
 
+def _exit_if_fetches_linger(grace: float = 1.0) -> None:
+    """End the process now when fetch threads outlive an interrupt by ``grace`` seconds.
+
+    Requests in flight cannot be cancelled, and Python joins their threads at exit: a slow provider (or the
+    retries of a request on the closed client) would hold Ctrl-C for up to the timeout times the retries.
+    Everything worth keeping is saved by then (the checkpoint, the sinks closed), so nothing is lost.
+    """
+    import os
+    import threading
+    import time
+
+    deadline = time.monotonic() + grace
+    while any(t.name.startswith("harvest-fetch") and t.is_alive() for t in threading.enumerate()):
+        if time.monotonic() > deadline:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
+        time.sleep(0.05)
+
+
 def _drop_unfinished_append(stored: dict[str, Any] | None, out: Path) -> None:
     """Cut ``out`` back to its length before an unfinished incremental run that is not resumed.
 
@@ -616,6 +636,7 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
                 where += f" (into pgstac, committed: {loader.summary})"
             _say(f"interrupted: harvest {args.provider} checkpointed {done or 0} records{where}; continue with: "
                  f"{_continue_command(args, add='--resume')}")
+            _exit_if_fetches_linger()
             return EXIT_INTERRUPTED
         if isinstance(exc, HarvestError):
             _say(f"stac-bridge: {exc}")
