@@ -334,3 +334,28 @@ def test_export_refuses_provider_records_and_names_convert(tmp_path: Path) -> No
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert f"this is a byoc tile, not STAC: did you mean `stac-bridge convert byoc {tiles}`?" in result.stderr
     assert not (tmp_path / "o.ndjson").exists()
+
+
+def _stub(path: Path, body: str) -> None:
+    path.write_text("#!/usr/bin/env bash\n" + body)
+    path.chmod(0o755)
+
+
+@pytest.mark.parametrize("running_before", [False, True])
+def test_make_test_stops_the_cluster_it_started_and_only_that(tmp_path: Path, running_before: bool) -> None:
+    # Stand-ins for the venv's commands: the cluster "runs" while the flag file exists; pytest brings it up.
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    flag, calls = tmp_path / "running", tmp_path / "calls"
+    _stub(bin_dir / "stac-bridge", f'echo "$*" >> {calls}\n'
+          f'case "$2" in status) [ -e {flag} ] || exit 3;; down) rm -f {flag};; esac\n')
+    _stub(bin_dir / "pytest", f"touch {flag}\n")
+    _stub(bin_dir / "ruff", "exit 0\n")
+    _stub(bin_dir / "mypy", "exit 0\n")
+    if running_before:
+        flag.touch()
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "run-tests.sh")], capture_output=True, text=True,
+                            env={**os.environ, "VENV": str(tmp_path / "venv")}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert flag.exists() == running_before
+    assert ("db down" in calls.read_text()) == (not running_before)
