@@ -802,8 +802,8 @@ def _cmd_convert(args: argparse.Namespace, *, reverse: bool = False) -> int:
         if out_file is not None:
             out_file.discard()  # an earlier file of the same name stays as it was
         if isinstance(exc, KeyboardInterrupt):
-            kept = f"; {args.out} is unchanged" if out_file is not None else ""
-            _say(f"interrupted: {label} wrote nothing{kept}; run it again: {_continue_command(args)}")
+            kept = f"{args.out} is unchanged" if out_file is not None else "the records so far went to stdout"
+            _say(f"interrupted: {label}: {kept}; run it again: {_continue_command(args)}")
             return EXIT_INTERRUPTED
         raise
     if out_file is not None:
