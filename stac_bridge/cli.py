@@ -191,6 +191,25 @@ def _refuse_provider_records(paths: Sequence[str], command: str) -> None:
                           f"then `stac-bridge {command} FILE`){more}")
 
 
+def _count_items(paths: Sequence[str]) -> int | None:
+    """How many items ndjson inputs hold (lines that are not collections), for the bar's total and ETA.
+
+    ``None`` when an input is a JSON document, whose items cannot be counted without parsing it whole.
+    """
+    total = 0
+    for path in _files(paths):
+        if path.suffix not in (".ndjson", ".jsonl"):
+            return None
+        try:
+            with path.open("rb") as handle:
+                for line in handle:
+                    if line.strip() and b'"Collection"' not in line[:200]:
+                        total += 1
+        except OSError:
+            return None
+    return total
+
+
 # -- load --------------------------------------------------------------------------------------------------
 
 def _cmd_load(args: argparse.Namespace) -> int:
@@ -201,9 +220,10 @@ def _cmd_load(args: argparse.Namespace) -> int:
     database = locate_database(start=args.start_db, create=args.start_db)
     _say(f"database: {database.description}" + (" (started now)" if database.started else ""))
     done = LoadSummary()
+    total = _count_items(args.paths) if sys.stderr.isatty() else None
     try:
         with PgstacLoader(database.url, mode=args.mode, batch_size=args.batch_size) as loader, \
-                _progress(None, "items", "loading") as bar:
+                _progress(total, "items", "loading") as bar:
 
             def advance(batch: LoadSummary) -> None:
                 done.add(batch)

@@ -359,3 +359,13 @@ def test_make_test_stops_the_cluster_it_started_and_only_that(tmp_path: Path, ru
     assert result.returncode == 0, result.stderr
     assert flag.exists() == running_before
     assert ("db down" in calls.read_text()) == (not running_before)
+
+
+def test_load_counts_the_items_of_ndjson_inputs_for_its_bar(tmp_path: Path) -> None:
+    from stac_bridge.cli import _count_items
+
+    mixed = tmp_path / "mixed.ndjson"
+    mixed.write_text((DEMO_STAC / "collection.json").read_text().replace("\n", "") + "\n"
+                     + (DEMO_STAC / "items.ndjson").read_text())
+    assert _count_items([str(mixed)]) == 48
+    assert _count_items([str(DEMO_STAC)]) is None  # collection.json is a document: not counted
