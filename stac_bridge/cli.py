@@ -465,7 +465,8 @@ class _RefusalCounter(logging.Filter):
             reason = self._ID.sub("record", str(error))
             self.reasons[reason] += 1
             self.first.setdefault(reason, str(record_id))
-            return False
+            # With -v each record is still named as it is refused.
+            return logging.getLogger("stac_bridge").getEffectiveLevel() <= logging.INFO
         return True
 
 
