@@ -77,6 +77,40 @@ def _positive_float(text: str) -> float:
     return value
 
 
+class _Interrupts:
+    """Notes a Ctrl-C while raising :class:`KeyboardInterrupt` as usual.
+
+    What reaches the command is not always the ``KeyboardInterrupt``: psycopg cancels the query in flight, and
+    the rollback may raise the cancellation instead. The note tells such an error from a real one.
+    """
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _Interrupts:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def caused(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is the interrupt, or what it turned into."""
+        return isinstance(exc, KeyboardInterrupt) or self.seen
+
+
 def _say(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -222,7 +256,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
     done = LoadSummary()
     total = _count_items(args.paths) if sys.stderr.isatty() else None
     try:
-        with PgstacLoader(database.url, mode=args.mode, batch_size=args.batch_size) as loader, \
+        with _Interrupts() as interrupts, \
+                PgstacLoader(database.url, mode=args.mode, batch_size=args.batch_size) as loader, \
                 _progress(total, "items", "loading") as bar:
 
             def advance(batch: LoadSummary) -> None:
@@ -230,7 +265,9 @@ def _cmd_load(args: argparse.Namespace) -> int:
                 bar.update(batch.loaded + batch.unchanged + batch.failed)
 
             summary = loader.load_paths(args.paths, on_batch=advance)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if not interrupts.caused(exc):
+            raise
         # Each batch is its own transaction: what was committed stays, the batch in flight is rolled back.
         _say(f"interrupted: {done} items committed (the batch in flight was rolled back); loading is "
              f"idempotent, so the same command finishes the job: {_continue_command(args)}")
@@ -635,7 +672,7 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
     dead_path = _dead_letter_path(args, args.out)
     label = f"harvest {args.provider}"
     try:
-        with _Refusals() as refusals:
+        with _Interrupts() as interrupts, _Refusals() as refusals:
             summary = _run_with_progress(label, lambda update: run_harvest(
                 source, sinks, dead_letters=NdjsonSink(dead_path, create_empty=False), state=state,
                 resume=args.resume, since=since, concurrency=args.concurrency, batch_size=args.batch_size,
@@ -644,7 +681,7 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
         # The output file is as it was; the records so far stay in its .partial file for --resume.
         if out_file is not None:
             out_file.discard(keep_partial=True)
-        if isinstance(exc, KeyboardInterrupt):
+        if interrupts.caused(exc):
             # Fetch threads may still be retrying on the closed client: their warnings would only confuse.
             logging.getLogger("stac_bridge.harvest").setLevel(logging.CRITICAL)
             source.close()
