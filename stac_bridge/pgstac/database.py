@@ -178,7 +178,6 @@ def locate_database(home: Path | None = None, *, start: bool = False, create: bo
             raise DatabaseError(f"no database: {status.detail}; `stac-bridge db up` creates one")
         log.info("%s", cluster.up())
         started = True
-        status = cluster.status()
     state = cluster.state()
     where = f"127.0.0.1:{state.port}" if state else "?"
     return Database(cluster.url(), f"the managed database of {cluster.home} ({where})", started, cluster)
