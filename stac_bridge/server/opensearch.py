@@ -81,7 +81,7 @@ async def _products(request: Request) -> JSONResponse:
         return _bad_request(exc)
     count = _count(search.body)
     body = {k: v for k, v in search.body.items() if k != opensearch_query.S_LIMIT}
-    page = await search_page(request, body, offset=search.start_index - 1, limit=max(count, 1))
+    page = await search_page(request, body, offset=search.start_index - 1, limit=max(count, 1), ledgers=True)
     if count == 0:
         return JSONResponse({"totalResults": page.matched}, media_type=MEDIA_TYPE)
     features = [product_of(item) for item in page.features]
