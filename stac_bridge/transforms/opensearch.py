@@ -88,11 +88,15 @@ _GROUPS: Final = ("platform", "instrument", "acquisitionParameters", "acquisitio
 _NUMBER: Final = (int, float)
 _MGRS: Final = re.compile(r"^(0?[1-9]|[1-5]\d|60)[C-HJ-NP-X][A-HJ-NP-Z][A-HJ-NP-V]$")
 _DURATION: Final = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+_CATEGORY: Final = re.compile(r"^([A-Za-z]+)-(\d+)h$")
 _CRS_URL: Final = re.compile(r"^https?://www\.opengis\.net/def/crs/EPSG/0/(\d+)$")
 _CRS_URL_BACK: Final = "https://www.opengis.net/def/crs/EPSG/0/"
 _POLARISATION_MODES: Final = {1: "S", 2: "D", 4: "Q"}
 _ABSENT: Final = object()
 _TIMESTAMPS: Final = TimestampsExtension.get_schema_uri()
+#: The kernel's schemas, but product v1.0.0: v0.1.0 refuses ``product:acquisition_type``.
+PRODUCT_SCHEMA: Final = "https://stac-extensions.github.io/product/v1.0.0/schema.json"
+_SCHEMAS: Final = {**EXTENSION_SCHEMAS, "product": PRODUCT_SCHEMA}
 
 
 def _epsg_to_stac(value: Any) -> str:
@@ -143,6 +147,7 @@ ITEM_TABLE: Final = Table(
         Field("productInformation.processingCenter", "processing:facility", kind=str),
         Field("productInformation.processingDate", "processing:datetime", OS_DATETIME, kind=str),
         Field("productInformation.referenceSystemIdentifier", PROJ_CODE_PROP, CRS, kind=str),
+        Field("additionalAttributes.resolution", "gsd", kind=_NUMBER, note="metres"),
     ),
     own=(
         ("identifier", "id", "kept as `opensearch:identifier` when it differs from the feature id"),
@@ -152,7 +157,7 @@ ITEM_TABLE: Final = Table(
         ("acquisitionParameters.polarisationMode", "(from `sar:polarizations`)",
          "`S`/`D`/`Q` for 1/2/4 channels; another value: `opensearch:acquisitionParameters.polarisationMode`"),
         ("productInformation.timeliness", "product:timeliness",
-         "an ISO 8601 duration; other text (`NRT-3h`, `Fast-24h`): `product:timeliness_category`"),
+         "an ISO 8601 duration as it is; `NRT-3h`: `PT3H` + `product:timeliness_category` `NRT`"),
         ("productInformation.availabilityTime", "(= `opensearch:available`)", "shown only when it differs"),
         ("links", "assets", "`data`, `previews`, `alternates`, `related`: see the link table"),
         ("(Sentinel-1)", f"{FREQUENCY_BAND_PROP}, {PRODUCT_TYPE_PROP}", "`C`, the product type: SAR products only"),
@@ -220,6 +225,7 @@ _GUARDS: Final[dict[str, dict[str, Callable[[Any], bool]]]] = {
         "illuminationAzimuthAngle": _ok_range(0, 360),
         "illuminationElevationAngle": _ok_range(-90, 90),
     },
+    "additionalAttributes": {"resolution": lambda v: not isinstance(v, _NUMBER) or isinstance(v, bool) or v > 0},
     "productInformation": {
         "cloudCover": _ok_range(0, 100),
         "snowCover": _ok_range(0, 100),
@@ -307,11 +313,10 @@ def _declare(item: dict[str, Any]) -> dict[str, Any]:
     prefixes = {key.partition(":")[0] for key in item["properties"] if ":" in key}
     for asset in item["assets"].values():
         prefixes.update(key.partition(":")[0] for key in asset if ":" in key)
-    uris = {EXTENSION_SCHEMAS[p] for p in prefixes if p in EXTENSION_SCHEMAS}
+    uris = {_SCHEMAS[p] for p in prefixes if p in _SCHEMAS}
     if "published" in item["properties"]:
         uris.add(_TIMESTAMPS)
-    if uris:
-        item["stac_extensions"] = sorted(uris)
+    item["stac_extensions"] = sorted(uris)  # present even when empty, as pystac writes it
     return item
 
 
@@ -401,13 +406,28 @@ def _own(reader: Reader, props: Mapping[str, Any], view: Mapping[str, Any], out:
     timeliness = info.get("timeliness")
     if timeliness is not None:
         reader.check("properties.productInformation.timeliness", timeliness, str)
-        duration = _DURATION.match(timeliness)
-        out["product:timeliness" if duration else "product:timeliness_category"] = timeliness
+        category = _CATEGORY.match(timeliness)
+        if _DURATION.match(timeliness):
+            out["product:timeliness"] = timeliness
+        elif category:  # Terrascope's "NRT-3h", "Fast-24h"
+            out["product:timeliness"] = f"PT{int(category.group(2))}H"
+            out["product:timeliness_category"] = category.group(1)
+            if _timeliness_text(out) != timeliness:
+                ledger.keep["properties.productInformation.timeliness"] = timeliness
+        else:
+            out[f"{PREFIX}productInformation.timeliness"] = timeliness
     if "availabilityTime" in info:
         if info["availabilityTime"] != props.get("available"):
             out[f"{PREFIX}productInformation.availabilityTime"] = copy_json(info["availabilityTime"])
-    elif "available" in props and "productInformation" in props:
-        ledger.absent.append("properties.productInformation.availabilityTime")
+    elif "available" in props:
+        ledger.absent.append("properties.productInformation" + (".availabilityTime" if "productInformation" in props else ""))
+
+
+def _timeliness_text(stac: Mapping[str, Any]) -> Any:
+    """``productInformation.timeliness`` of the ``product:`` fields: ``NRT-3h`` or the duration as it is."""
+    duration, category = stac.get("product:timeliness"), stac.get("product:timeliness_category")
+    hours = re.match(r"^PT(\d+)H$", duration) if isinstance(duration, str) else None
+    return f"{category}-{hours.group(1)}h" if category and hours else duration
 
 
 def _date(reader: Reader, props: Mapping[str, Any], out: dict[str, Any], ledger: Ledger) -> None:
@@ -452,7 +472,8 @@ def _sar(out: dict[str, Any]) -> None:
     if INSTRUMENT_MODE_PROP not in out and POLARIZATIONS_PROP not in out:
         return
     names = f"{out.get('constellation', '')} {out.get('platform', '')}".upper()
-    if ("SENTINEL-1" in names or " S1" in names) and "product:type" in out:
+    complete = INSTRUMENT_MODE_PROP in out and POLARIZATIONS_PROP in out and "product:type" in out
+    if complete and ("SENTINEL-1" in names or " S1" in names):
         out[FREQUENCY_BAND_PROP] = "C"
         out[PRODUCT_TYPE_PROP] = out["product:type"]
     else:  # no sar extension without its required fields: the values stay visible under the prefix
@@ -654,14 +675,14 @@ def stac_to_product(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
         view["parentIdentifier"] = stac["collection"]
     if props.get("datetime") is not None or props.get("start_datetime") and props.get("end_datetime"):
         view["date"] = _date_text(props)
-    timeliness = props.get("product:timeliness") or props.get("product:timeliness_category")
+    timeliness = _timeliness_text(props)
     if timeliness is not None:
         view.setdefault("productInformation", {})["timeliness"] = timeliness
     mode = _POLARISATION_MODES.get(len(props.get(POLARIZATIONS_PROP) or ()))
     if mode is not None:
         view.setdefault("acquisitionParameters", {}).setdefault("polarisationMode", mode)
-    if ours and "available" in view and "productInformation" in view:
-        view["productInformation"].setdefault("availabilityTime", view["available"])
+    if ours and "available" in view:
+        view.setdefault("productInformation", {}).setdefault("availabilityTime", view["available"])
     instruments = view.get("instrument", {}).get("instrumentShortName")
     extra = instruments[1:] if isinstance(instruments, list) else []
     if isinstance(instruments, list):

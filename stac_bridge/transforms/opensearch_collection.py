@@ -199,7 +199,8 @@ def collection_dict(feature: Mapping[str, Any]) -> dict[str, Any]:
         if key not in ("type", "id", "geometry", "bbox", "properties"):
             ledger.keep[key] = copy_json(feature[key])
     ledger.attach(stac)
-    return declare_extensions(stac)
+    declare_extensions(stac).setdefault("stac_extensions", [])  # present even when empty, as pystac writes it
+    return stac
 
 
 def _identifier(props: Mapping[str, Any], record_id: str, out: dict[str, Any], ledger: Ledger) -> None:
