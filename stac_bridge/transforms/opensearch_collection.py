@@ -217,7 +217,7 @@ def _license(reader: Reader, props: Mapping[str, Any], links: list[dict[str, Any
             ledger.keep["properties.rights"] = None
         return "other"
     if _SPDX.match(rights) and rights.lower() not in _NOT_SPDX:
-        return rights
+        return str(rights)
     found = _URL.search(rights)
     href = found.group(0).rstrip(".,;)") if found else _distribution_license(props.get("distribution"))
     if href is None:

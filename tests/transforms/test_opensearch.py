@@ -18,7 +18,8 @@ from stac_bridge import get_adapter
 from stac_bridge.errors import TransformError
 from stac_bridge.registry import Adapter
 from stac_bridge.transforms import opensearch
-from stac_bridge.transforms.kernel import EXTENSION_SCHEMAS, LEDGER, declare_extensions
+from stac_bridge.transforms.kernel import EXTENSION_SCHEMAS, LEDGER, Ledger, Reader, declare_extensions
+from stac_bridge.transforms.opensearch_links import LINK_TABLE, fast_encode
 from tests.conftest import SCHEMA_DIR
 from tests.golden import assert_golden
 
@@ -850,3 +851,27 @@ def test_generated_collections_round_trip_and_validate(assert_valid: Valid, feat
     collection = opensearch.collection_to_stac(feature)
     assert_valid(collection)
     assert opensearch.stac_to_collection(collection) == feature
+
+
+# --- the fast table walk ------------------------------------------------------------------------------------
+
+def _same_encoding(table: Any, record: dict[str, Any], at: str) -> None:
+    fast_ledger, kernel_ledger = Ledger(), Ledger()
+    fast = fast_encode(table, record, at, "r1", fast_ledger)
+    slow = table.encode(Reader("opensearch", record, record_id="r1", at=at), kernel_ledger)
+    assert fast == slow
+    assert fast_ledger == kernel_ledger
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(products())
+def test_fast_encode_is_the_kernels_encode(feature: dict[str, Any]) -> None:
+    for product_feature in [feature, *all_products()[:3]]:
+        props = product_feature["properties"]
+        view, _ = opensearch._view(
+            Reader("opensearch", product_feature), props, Ledger(), {})
+        _same_encoding(opensearch.ITEM_TABLE, view, "properties")
+        for group, links in (props.get("links") or {}).items():
+            for i, link in enumerate(links):
+                _same_encoding(LINK_TABLE, link, f"properties.links.{group}.{i}")
+    _same_encoding(LINK_TABLE, {"href": "h", "x": {"y": [1, {"z": 2}]}, "a.b": 1}, "l")
