@@ -44,6 +44,9 @@ from stac_bridge.transforms.kernel import (
     Ledger,
     Reader,
     Table,
+    is_missing,
+    json_type_problem,
+    lookup,
     lower_case,
     one_of_list,
     source_of,
@@ -485,6 +488,11 @@ def stac_to_product(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     tag = source_of(stac)
     ours = tag is not None and tag[0] == PROVIDER
     view = ITEM_TABLE.decode(props)
+    for entry in _TYPED_FIELDS:  # another provider's Item may hold values OpenSearch clients cannot read
+        value = lookup(view, entry.source)
+        if not is_missing(value) and json_type_problem(value, entry.kind or object) is not None:
+            raise TransformError(PROVIDER, item_id, f"properties.{entry.target}",
+                                 f"cannot be written back: {json_type_problem(value, entry.kind or object)}")
     view.setdefault("identifier", item_id)
     if stac.get("collection") is not None:
         view["parentIdentifier"] = stac["collection"]
@@ -511,6 +519,9 @@ def stac_to_product(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
         feature["bbox"] = list(stac["bbox"])
     feature["properties"] = view
     return Ledger.of(stac).apply(feature)
+
+
+_TYPED_FIELDS: Final = tuple(f for f in ITEM_TABLE.fields if f.kind is not None and f.target != "instruments")
 
 
 def _placeholder(value: Any) -> bool:

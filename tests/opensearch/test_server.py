@@ -80,11 +80,18 @@ def test_harvested_products_are_found_through_stac_search_by_bbox_and_datetime(
     assert_valid(http.get(f"/collections/{TOC}").json())
 
 
+def links_in_any_order(feature: dict[str, Any]) -> dict[str, Any]:
+    """The feature with each link group sorted: PostgreSQL's jsonb does not keep the order of an Item's assets."""
+    groups = feature["properties"]["links"]
+    links = {g: sorted(entries, key=lambda link: link["href"]) for g, entries in groups.items()}
+    return {**feature, "properties": {**feature["properties"], "links": links}}
+
+
 def test_products_come_back_exactly_as_the_provider_sent_them(http: httpx.Client) -> None:
     document = products_of(http, collection=TOC, count=100)
     assert document["totalResults"] == len(TOC_PRODUCTS) == len(document["features"])
     for feature in document["features"]:
-        assert feature == BY_ID[feature["id"]]
+        assert links_in_any_order(feature) == links_in_any_order(BY_ID[feature["id"]])
 
 
 @pytest.mark.parametrize(("params", "body"), [
@@ -194,7 +201,8 @@ def test_an_item_stac_to_product_refuses_still_makes_a_product() -> None:
     feature = product_of(item)
     props = feature["properties"]
     assert props["title"] == "odd" and props["parentIdentifier"] == "elsewhere"
-    assert props["links"] == {"data": [{"href": "https://example.com/a.tif"}]}
+    assert props["links"] == {"data": [{"href": "https://example.com/a.tif"}], "previews": [], "alternates": [],
+                              "related": []}
     assert props["acquisitionInformation"] == [{"acquisitionParameters": {
         "beginningDateTime": "2024-05-01T10:00:00Z", "endingDateTime": "2024-05-01T10:00:00Z"}}]
 
@@ -231,7 +239,7 @@ def test_terracatalogueclient_finds_exactly_what_stac_search_finds(
     assert client.get_product_count(TOC, **query) == len(expected)
 
     product = found[0]
-    assert product.geojson == BY_ID[product.id]
+    assert links_in_any_order(product.geojson) == links_in_any_order(BY_ID[product.id])
     assert product.beginningDateTime == dt.datetime(*parse_datetime(
         BY_ID[product.id]["properties"]["date"]).timetuple()[:6])
     assert [f.href for f in product.alternates] == [
