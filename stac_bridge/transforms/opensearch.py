@@ -43,7 +43,6 @@ from stac_bridge.transforms.kernel import (
     Field,
     Ledger,
     Reader,
-    Table,
     is_missing,
     json_type_problem,
     lookup,
@@ -62,10 +61,12 @@ from stac_bridge.transforms.opensearch_collection import (
     STAC_VERSION,
     TRANSFORM_VERSION,
     as_dict,
+    as_pystac,
     collection_dict,
     collection_to_stac,
     open_feature,
     stac_to_collection,
+    table,
     via_link,
 )
 from stac_bridge.transforms.opensearch_links import CRS, LINK_TABLE, assets_of, fast_encode, links_of, ok_crs
@@ -99,11 +100,9 @@ _SCHEMAS: Final = {**EXTENSION_SCHEMAS, "product": PRODUCT_SCHEMA}
 GRID: Final = Codec("`29SMC` -> `MGRS-29SMC`", lambda v: f"MGRS-{v}", lambda v: str(v).removeprefix("MGRS-"))
 
 
-ITEM_TABLE: Final = Table(
-    provider=PROVIDER,
-    kind="product",
-    prefix=PREFIX,
-    fields=(
+ITEM_TABLE: Final = table(
+    "product",
+    (
         Field("title", "title", kind=str),
         Field("updated", "updated", OS_DATETIME, kind=str),
         Field("published", "published", OS_DATETIME, kind=str),
@@ -133,7 +132,7 @@ ITEM_TABLE: Final = Table(
         Field("productInformation.referenceSystemIdentifier", PROJ_CODE_PROP, CRS, kind=str),
         Field("additionalAttributes.resolution", "gsd", kind=_NUMBER, note="metres"),
     ),
-    own=(
+    (
         ("identifier", "id", "kept as `opensearch:identifier` when it differs from the feature id"),
         ("parentIdentifier", "collection", "+ a `collection` link"),
         ("date", "datetime", "an interval `start/end` gives `datetime: null` (and the range when there is none)"),
@@ -216,11 +215,7 @@ def product_to_stac(feature: Mapping[str, Any]) -> pystac.Item:
         TransformError: the feature has no id or geometry, a date does not parse, or a member has the wrong
             JSON type; the error names the provider, the record id and the member's path.
     """
-    item = product_dict(feature)
-    try:
-        return pystac.Item.from_dict(item, migrate=False, preserve_dict=False)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise TransformError(PROVIDER, item["id"], None, f"does not make a STAC Item: {exc}") from exc
+    return as_pystac(pystac.Item, product_dict(feature))
 
 
 def product_dict(feature: Mapping[str, Any]) -> dict[str, Any]:
@@ -510,9 +505,9 @@ def stac_to_product(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     extra = instruments[1:] if isinstance(instruments, list) else []
     if isinstance(instruments, list):
         view["instrument"]["instrumentShortName"] = instruments[0]
-    entry = {g: view.pop(g) for g in _GROUPS if g in view}
-    if entry or extra:
-        view[_ACQ] = [entry, *({"instrument": {"instrumentShortName": name}} for name in extra)]
+    groups = {g: view.pop(g) for g in _GROUPS if g in view}
+    if groups or extra:
+        view[_ACQ] = [groups, *({"instrument": {"instrumentShortName": name}} for name in extra)]
     view["links"] = links_of(stac.get("assets") or {})
     feature: dict[str, Any] = {"type": "Feature", "id": item_id, "geometry": copy_json(stac.get("geometry"))}
     if stac.get("bbox") is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import pystac
 
@@ -58,11 +58,14 @@ def os_datetime(stac_text: Any) -> str:
 OS_DATETIME: Final = Codec("RFC 3339, UTC", DATETIME.to_stac, os_datetime)
 _NUMBER: Final = (int, float)
 
-BAND_TABLE: Final = Table(
-    provider=PROVIDER,
-    kind="collection band",
-    prefix=PREFIX,
-    fields=(
+def table(kind: str, fields: tuple[Field, ...], own: tuple[tuple[str, str, str], ...] = ()) -> Table:
+    """An OpenSearch table: unnamed members stay visible under ``opensearch:``."""
+    return Table(provider=PROVIDER, kind=kind, prefix=PREFIX, fields=fields, own=own)
+
+
+BAND_TABLE: Final = table(
+    "collection band",
+    (
         Field("title", "name", kind=str),
         Field("description", "description", kind=str),
         Field("resolution", "raster:spatial_resolution", kind=_NUMBER),
@@ -72,17 +75,15 @@ BAND_TABLE: Final = Table(
     ),
 )
 
-COLLECTION_TABLE: Final = Table(
-    provider=PROVIDER,
-    kind="collection",
-    prefix=PREFIX,
-    fields=(
+COLLECTION_TABLE: Final = table(
+    "collection",
+    (
         Field("title", "title", kind=str),
         Field("abstract", "description", kind=str, note="no abstract: the title, not written back"),
         Field("keyword", "keywords", kind=list),
         Field("updated", "updated", OS_DATETIME, kind=str),
     ),
-    own=(
+    (
         ("identifier", "id", "kept as `opensearch:identifier` when it differs from the feature id"),
         ("rights", "license + a `license` link",
          "an SPDX id is the license; other text is the link's title, its URL (or `distribution`'s) the href"),
@@ -108,6 +109,7 @@ _STRUCTURAL: Final = frozenset(
 )
 _SPDX: Final = re.compile(r"^[A-Za-z0-9][\w\-.+]*$")
 _NOT_SPDX: Final = frozenset({"other", "proprietary", "various"})
+_S = TypeVar("_S", pystac.Item, pystac.Collection)
 _URL: Final = re.compile(r"https?://[^\s\"'<>]+")
 _RAW_MEMBERS: Final = ("publisher", "authors", "contactPoint", "distribution", "acquisitionInformation")
 
@@ -148,11 +150,15 @@ def collection_to_stac(feature: Mapping[str, Any]) -> pystac.Collection:
         TransformError: the feature has no id, neither bbox nor geometry, an unparsable ``date``, or a member
             of the wrong JSON type; the error names the provider, the record id and the member's path.
     """
-    stac = collection_dict(feature)
+    return as_pystac(pystac.Collection, collection_dict(feature))
+
+
+def as_pystac(kind: type[_S], stac: dict[str, Any]) -> _S:
+    """The pystac object of a STAC dict made here (a failure is a :class:`TransformError`)."""
     try:
-        return pystac.Collection.from_dict(stac, migrate=False, preserve_dict=False)
+        return kind.from_dict(stac, migrate=False, preserve_dict=False)
     except (ValueError, TypeError, KeyError) as exc:
-        raise TransformError(PROVIDER, stac["id"], None, f"does not make a STAC Collection: {exc}") from exc
+        raise TransformError(PROVIDER, stac["id"], None, f"does not make a STAC {kind.__name__}: {exc}") from exc
 
 
 def collection_dict(feature: Mapping[str, Any]) -> dict[str, Any]:

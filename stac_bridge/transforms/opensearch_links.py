@@ -17,7 +17,7 @@ from pystac.extensions.projection import CODE_PROP as PROJ_CODE_PROP
 from stac_bridge.errors import TransformError
 from stac_bridge.transforms._plain import copy_json
 from stac_bridge.transforms.kernel import IDENTITY, Codec, Field, Ledger, Reader, Table, same_json
-from stac_bridge.transforms.opensearch_collection import PREFIX, PROVIDER
+from stac_bridge.transforms.opensearch_collection import PREFIX, PROVIDER, table
 
 __all__ = ["CRS", "CRS_URL", "LINK_TABLE", "assets_of", "fast_encode", "links_of", "ok_crs"]
 
@@ -48,18 +48,16 @@ def ok_crs(value: Any) -> bool:
     return not isinstance(value, str) or bool(_CRS_URL.match(value) or re.match(r"^EPSG:\d+$", value))
 
 
-LINK_TABLE: Final = Table(
-    provider=PROVIDER,
-    kind="product link",
-    prefix=PREFIX,
-    fields=(
+LINK_TABLE: Final = table(
+    "product link",
+    (
         Field("href", "href", kind=str),
         Field("type", "type", kind=str),
         Field("title", "title", kind=str),
         Field("length", SIZE_PROP, kind=int),
         Field("conformsTo", PROJ_CODE_PROP, CRS_URL, kind=str, note="written back as `https://www.opengis.net/...`"),
     ),
-    own=(
+    (
         ("(group)", "roles", "`data`; `thumbnail` (png/jpeg/gif/webp) or `overview`; `metadata`; `related`"),
         ("category", "roles", "lower case, after the group's role"),
         ("bandNames", "bands", "`[{\"name\": ...}]`"),
