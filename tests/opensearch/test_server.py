@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,17 @@ def test_an_item_stac_to_product_refuses_still_makes_a_product() -> None:
                               "related": []}
     assert props["acquisitionInformation"] == [{"acquisitionParameters": {
         "beginningDateTime": "2024-05-01T10:00:00Z", "endingDateTime": "2024-05-01T10:00:00Z"}}]
+
+
+def test_items_with_placeholder_datetimes_are_answered_without_a_year_1_date() -> None:
+    item = {"type": "Feature", "stac_version": "1.1.0", "id": "timeless", "collection": "dem",
+            "geometry": {"type": "Point", "coordinates": [4.4, 50.8]}, "bbox": [4.4, 50.8, 4.4, 50.8],
+            "properties": {"datetime": None, "start_datetime": "0001-01-01T00:00:00Z",
+                           "end_datetime": "9999-12-31T23:59:59Z", "created": "2024-01-01T00:00:00Z"},
+            "assets": {}, "links": []}
+    text = json.dumps(product_of(item))
+    assert "0001-" not in text and "1-01-01T" not in text and "9999-" not in text
+    assert product_of({**item, "properties": {"datetime": "0001-01-01T00:00:00Z"}})["properties"]["title"] == "timeless"
 
 
 # --- the real client ------------------------------------------------------------------------------------------

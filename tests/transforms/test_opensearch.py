@@ -875,3 +875,11 @@ def test_fast_encode_is_the_kernels_encode(feature: dict[str, Any]) -> None:
             for i, link in enumerate(links):
                 _same_encoding(LINK_TABLE, link, f"properties.links.{group}.{i}")
     _same_encoding(LINK_TABLE, {"href": "h", "x": {"y": [1, {"z": 2}]}, "a.b": 1}, "l")
+
+
+def test_demo_collections_search_their_own_opensearch_description(assert_valid: Valid) -> None:
+    features = json.loads((DEMO / "1-collections.json").read_text())["features"]
+    for feature in features:
+        stac = assert_valid(opensearch.collection_to_stac(feature))
+        for link in (x for x in stac["links"] if x["rel"] == "search"):
+            assert link["href"].endswith(f"collection={stac['id']}"), (stac["id"], link["href"])
