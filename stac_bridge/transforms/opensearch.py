@@ -69,7 +69,8 @@ from stac_bridge.transforms.opensearch_collection import (
     table,
     via_link,
 )
-from stac_bridge.transforms.opensearch_links import CRS, LINK_TABLE, assets_of, fast_encode, links_of, ok_crs
+from stac_bridge.transforms.opensearch_links import CRS, LINK_TABLE, assets_of, links_of, ok_crs
+from stac_bridge.transforms.tablewalk import fast_encode
 
 __all__ = [
     "ADAPTER",

@@ -9,6 +9,7 @@ acquisition objects, which those fields already show, go to the ledger; the way 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
@@ -30,6 +31,7 @@ from stac_bridge.transforms.kernel import (
     same_json,
     source_tag,
 )
+from stac_bridge.transforms.tablewalk import fast_encode
 
 __all__ = ["BAND_TABLE", "COLLECTION_TABLE", "collection_to_stac", "stac_to_collection"]
 
@@ -54,8 +56,11 @@ def os_datetime(stac_text: Any) -> str:
     return text
 
 
-#: RFC 3339 in UTC (``...21.024000Z``) and back in OpenSearch's shorter spelling (``...21.024Z``).
-OS_DATETIME: Final = Codec("RFC 3339, UTC", DATETIME.to_stac, os_datetime)
+#: RFC 3339 in UTC (``...21.024000Z``) and back in OpenSearch's shorter spelling (``...21.024Z``); a product's
+#: few datetimes repeat (``date`` = ``beginningDateTime``...), so both ways are cached.
+OS_DATETIME: Final = Codec(
+    "RFC 3339, UTC", functools.lru_cache(maxsize=4096)(DATETIME.to_stac), functools.lru_cache(maxsize=4096)(os_datetime)
+)
 _NUMBER: Final = (int, float)
 
 def table(kind: str, fields: tuple[Field, ...], own: tuple[tuple[str, str, str], ...] = ()) -> Table:
@@ -167,7 +172,7 @@ def collection_dict(feature: Mapping[str, Any]) -> dict[str, Any]:
     props_reader = reader.nested("properties")
     ledger = Ledger()
     out: dict[str, Any] = {}
-    COLLECTION_TABLE.encode(props_reader, ledger, out)
+    fast_encode(COLLECTION_TABLE, props, "properties", collection_id, ledger, out)
     if "description" not in out:
         out["description"] = out.get("title") or collection_id
         ledger.absent.append("properties.abstract")
@@ -285,7 +290,10 @@ def _bands(reader: Reader, bands: Any, ledger: Ledger) -> list[dict[str, Any]] |
     if not bands:
         ledger.keep["properties.bands"] = []
         return None
-    return [BAND_TABLE.encode(reader.nested(f"bands.{i}"), ledger) for i in range(len(bands))]
+    for i, band in enumerate(bands):
+        reader.check(f"bands.{i}", band, dict)
+    return [fast_encode(BAND_TABLE, band, f"properties.bands.{i}", reader.record_id, ledger)
+            for i, band in enumerate(bands)]
 
 
 def _categories(reader: Reader, categories: Any) -> list[dict[str, Any]]:

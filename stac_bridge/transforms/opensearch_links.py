@@ -1,8 +1,4 @@
-"""Terrascope / VITO OpenSearch product links (``properties.links.{data,previews,alternates,related}``) <-> assets.
-
-Also :func:`fast_encode`, the kernel's :meth:`~stac_bridge.transforms.kernel.Table.encode` for records of at
-most two levels (a link, a product's properties), several times faster: a helper the kernel could take.
-"""
+"""Terrascope / VITO OpenSearch product links (``properties.links.{data,previews,alternates,related}``) <-> assets."""
 
 from __future__ import annotations
 
@@ -14,12 +10,12 @@ from typing import Any, Final
 from pystac.extensions.file import SIZE_PROP
 from pystac.extensions.projection import CODE_PROP as PROJ_CODE_PROP
 
-from stac_bridge.errors import TransformError
 from stac_bridge.transforms._plain import copy_json
-from stac_bridge.transforms.kernel import IDENTITY, Codec, Field, Ledger, Reader, Table, same_json
+from stac_bridge.transforms.kernel import Codec, Field, Ledger, Reader
 from stac_bridge.transforms.opensearch_collection import PREFIX, PROVIDER, table
+from stac_bridge.transforms.tablewalk import fast_encode
 
-__all__ = ["CRS", "CRS_URL", "LINK_TABLE", "assets_of", "fast_encode", "links_of", "ok_crs"]
+__all__ = ["CRS", "CRS_URL", "LINK_TABLE", "assets_of", "links_of", "ok_crs"]
 
 _CRS_URL: Final = re.compile(r"^https?://www\.opengis\.net/def/crs/EPSG/0/(\d+)$")
 _CRS_URL_BACK: Final = "https://www.opengis.net/def/crs/EPSG/0/"
@@ -122,91 +118,6 @@ def _asset(reader: Reader, at: str, group: str, link: Mapping[str, Any], ledger:
     elif category is not None:
         asset[PREFIX + "category"] = category
     return asset
-
-
-#: The exact Python types of the JSON kinds the tables name (anything else goes through ``Reader.check``).
-_PLAIN_TYPES: Final[dict[Any, tuple[type, ...]]] = {str: (str,), int: (int,), _NUMBER: (int, float), list: (list,)}
-_SCALARS: Final = (str, int, float, bool, type(None))
-_Plan = tuple[tuple[tuple[Field, str, str | None], ...], frozenset[str], frozenset[str]]
-_PLANS: dict[int, _Plan] = {}
-
-
-def _plan(table: Table) -> _Plan:
-    plan = _PLANS.get(id(table))
-    if plan is None:
-        fields: list[tuple[Field, str, str | None]] = []
-        for entry in table.fields:
-            head, _, leaf = entry.source.partition(".")
-            if "." in leaf:
-                raise ValueError(f"{table.kind}: fast_encode walks two levels at most, not {entry.source}")
-            fields.append((entry, head, leaf or None))
-        sources = frozenset(e.source for e in table.fields) | {path for path, _, _ in table.own}
-        parents = frozenset(s.split(".", 1)[0] for s in sources if "." in s)
-        plan = (tuple(fields), sources, parents)
-        _PLANS[id(table)] = plan
-    return plan
-
-
-def _plain_leaf(key: str, value: Any) -> bool:
-    """Whether the kernel would write ``value`` under the prefix as it is, with nothing for the ledger."""
-    if "." in key or type(value) is dict:
-        return False
-    return type(value) is not list or not any(type(v) in (dict, list) for v in value)
-
-
-def fast_encode(
-    table: Table, record: Mapping[str, Any], at: str, record_id: str | None, ledger: Ledger,
-    into: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """``table.encode(Reader(..., record, at=at), ledger, into)`` with the same result, without its path walks.
-
-    For tables whose provider paths have one or two levels; a record with a nested object or a dotted key
-    where the kernel would flatten it goes through the kernel's ``encode``.
-    """
-    out: dict[str, Any] = {} if into is None else into
-    fields, sources, parents = _plan(table)
-    vendor: dict[str, Any] = {}
-    for key, value in record.items():
-        if key in sources:
-            continue
-        if key in parents and type(value) is dict:
-            for inner_key, inner in value.items():
-                path = f"{key}.{inner_key}"
-                if path in sources:
-                    continue
-                if path in parents or not _plain_leaf(inner_key, inner):
-                    return table.encode(Reader(PROVIDER, record, record_id=record_id, at=at), ledger, out)
-                vendor[PREFIX + path] = inner if type(inner) in _SCALARS else copy_json(inner)
-        elif key in parents or not _plain_leaf(key, value):
-            return table.encode(Reader(PROVIDER, record, record_id=record_id, at=at), ledger, out)
-        else:
-            vendor[PREFIX + key] = value if type(value) in _SCALARS else copy_json(value)
-    for entry, head, leaf in fields:
-        if leaf is None:
-            value = record.get(head, _ABSENT)
-        else:
-            parent = record.get(head)
-            value = parent.get(leaf, _ABSENT) if type(parent) is dict else _ABSENT
-        if value is _ABSENT:
-            continue
-        if value is None:
-            ledger.keep[f"{at}.{entry.source}"] = None
-            continue
-        if entry.kind is not None and type(value) not in _PLAIN_TYPES.get(entry.kind, ()):
-            Reader(PROVIDER, record, record_id=record_id, at=at).check(entry.source, value, entry.kind)
-        codec = entry.codec
-        if codec is IDENTITY:  # an exact copy both ways: nothing to compare
-            out[entry.target] = value if type(value) in _SCALARS else copy_json(value)
-            continue
-        try:
-            stac_value = out[entry.target] = codec.to_stac(value)
-        except (ValueError, TypeError, ArithmeticError) as exc:
-            raise TransformError(PROVIDER, record_id, f"{at}.{entry.source}",
-                                 f"cannot be read ({codec.name or 'copy'}): {exc}") from exc
-        if not same_json(codec.from_stac(stac_value), value):
-            ledger.keep[f"{at}.{entry.source}"] = copy_json(value)
-    out.update(vendor)
-    return out
 
 
 def _ok_size(value: Any) -> bool:

@@ -19,7 +19,8 @@ from stac_bridge.errors import TransformError
 from stac_bridge.registry import Adapter
 from stac_bridge.transforms import opensearch
 from stac_bridge.transforms.kernel import EXTENSION_SCHEMAS, LEDGER, Ledger, Reader, declare_extensions
-from stac_bridge.transforms.opensearch_links import LINK_TABLE, fast_encode
+from stac_bridge.transforms.opensearch_links import LINK_TABLE
+from stac_bridge.transforms.tablewalk import fast_encode
 from tests.conftest import SCHEMA_DIR
 from tests.golden import assert_golden
 
@@ -875,6 +876,9 @@ def test_fast_encode_is_the_kernels_encode(feature: dict[str, Any]) -> None:
             for i, link in enumerate(links):
                 _same_encoding(LINK_TABLE, link, f"properties.links.{group}.{i}")
     _same_encoding(LINK_TABLE, {"href": "h", "x": {"y": [1, {"z": 2}]}, "a.b": 1}, "l")
+    _same_encoding(LINK_TABLE, {"href": "h", "x": {"y": 1, "z": [2]}, "w": {}}, "l")
+    for collection in load("collections.json")["features"]:
+        _same_encoding(opensearch.COLLECTION_TABLE, collection["properties"], "properties")
 
 
 def test_demo_collections_search_their_own_opensearch_description(assert_valid: Valid) -> None:
