@@ -21,13 +21,13 @@ from stac_bridge.transforms._common import bbox_of
 from stac_bridge.transforms._plain import copy_json, format_datetime, parse_datetime
 from stac_bridge.transforms.kernel import (
     DATETIME,
+    EXTENSION_SCHEMAS,
     SOURCE,
     Codec,
     Field,
     Ledger,
     Reader,
     Table,
-    declare_extensions,
     same_json,
     source_tag,
 )
@@ -210,7 +210,17 @@ def collection_dict(feature: Mapping[str, Any]) -> dict[str, Any]:
         if key not in ("type", "id", "geometry", "bbox", "properties"):
             ledger.keep[key] = copy_json(feature[key])
     ledger.attach(stac)
-    declare_extensions(stac).setdefault("stac_extensions", [])  # present even when empty, as pystac writes it
+    return _declare(stac)
+
+
+def _declare(stac: dict[str, Any]) -> dict[str, Any]:
+    """``declare_extensions`` for the Collections made here: fields at the top, in summaries and their bands."""
+    summaries = stac.get("summaries") or {}
+    keys = [*stac, *summaries, *(k for band in summaries.get("bands") or () for k in band)]
+    prefixes = {key.partition(":")[0] for key in keys if ":" in key}
+    uris = sorted({EXTENSION_SCHEMAS[p] for p in prefixes if p in EXTENSION_SCHEMAS})
+    if uris:  # pystac writes a Collection's empty list not at all
+        stac["stac_extensions"] = uris
     return stac
 
 
@@ -302,11 +312,13 @@ def _categories(reader: Reader, categories: Any) -> list[dict[str, Any]]:
     reader.check("categories", categories, list)
     links = []
     for i, category in enumerate(categories):
-        reader.check(f"categories.{i}", category, dict)
-        if set(category) != {"term", "label"}:
+        term, label = (category.get("term"), category.get("label")) if type(category) is dict else (None, None)
+        if type(term) is not str or type(label) is not str or len(category) != 2:
+            reader.check(f"categories.{i}", category, dict)
+            reader.require(f"categories.{i}.term", str)
+            reader.require(f"categories.{i}.label", str)
             raise reader.error(f"categories.{i}", "must have exactly a term and a label")
-        links.append({"rel": "about", "href": reader.require(f"categories.{i}.term", str),
-                      "title": reader.require(f"categories.{i}.label", str)})
+        links.append({"rel": "about", "href": term, "title": label})
     return links
 
 
@@ -322,9 +334,9 @@ def _links(reader: Reader, groups: Any, ledger: Ledger) -> list[dict[str, Any]]:
         if not entries:
             ledger.keep[f"properties.links.{group}"] = []
         for i, link in enumerate(entries):
-            where = f"links.{group}.{i}"
-            reader.check(where, link, dict)
-            out: dict[str, Any] = {"rel": _RELS.get(group, group), "href": reader.require(f"{where}.href", str)}
+            if type(link) is not dict or type(link.get("href")) is not str:
+                reader.require(f"links.{group}.{i}.href", str)
+            out: dict[str, Any] = {"rel": _RELS.get(group, group), "href": link["href"]}
             for key, value in link.items():
                 if key in ("type", "title") and isinstance(value, str):
                     out[key] = value

@@ -185,6 +185,8 @@ def test_recorded_collections_match_golden_and_round_trip(assert_valid: Valid) -
     collections = [assert_valid(opensearch.collection_to_stac(f)) for f in features]
     assert_golden(EXPECTED / "collections.json", collections)
     for feature, collection in zip(features, collections, strict=True):
+        assert collection.get("stac_extensions") == declare_extensions(copy.deepcopy(collection)).get("stac_extensions")
+        assert opensearch.ADAPTER.to_stac(opensearch.ADAPTER.classify(feature)) == collection
         assert opensearch.stac_to_collection(collection) == feature
         assert opensearch.stac_to_collection(opensearch.collection_to_stac(feature)) == feature
 
