@@ -70,7 +70,7 @@ from stac_bridge.transforms.opensearch_collection import (
     via_link,
 )
 from stac_bridge.transforms.opensearch_links import CRS, LINK_TABLE, assets_of, links_of, ok_crs
-from stac_bridge.transforms.tablewalk import fast_encode
+from stac_bridge.transforms.tablewalk import fast_decode, fast_encode
 
 __all__ = [
     "ADAPTER",
@@ -483,7 +483,7 @@ def stac_to_product(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     props = {k: v for k, v in (stac.get("properties") or {}).items() if not _placeholder(v)}
     tag = source_of(stac)
     ours = tag is not None and tag[0] == PROVIDER
-    view = ITEM_TABLE.decode(props)
+    view = fast_decode(ITEM_TABLE, props)
     for entry in _TYPED_FIELDS:  # another provider's Item may hold values OpenSearch clients cannot read
         value = lookup(view, entry.source)
         if not is_missing(value) and json_type_problem(value, entry.kind or object) is not None:

@@ -31,7 +31,7 @@ from stac_bridge.transforms.kernel import (
     same_json,
     source_tag,
 )
-from stac_bridge.transforms.tablewalk import fast_encode
+from stac_bridge.transforms.tablewalk import fast_decode, fast_encode
 
 __all__ = ["BAND_TABLE", "COLLECTION_TABLE", "collection_to_stac", "stac_to_collection"]
 
@@ -422,7 +422,7 @@ def stac_to_collection(collection: pystac.Collection | Mapping[str, Any]) -> dic
     collection_id = stac.get("id")
     if not isinstance(collection_id, str) or not collection_id:
         raise TransformError(PROVIDER, None, "id", "is missing")
-    props = COLLECTION_TABLE.decode(stac)
+    props = fast_decode(COLLECTION_TABLE, stac)
     props.setdefault("identifier", collection_id)
     links = stac.get("links") or []
     rights = _rights(stac, links)
@@ -435,7 +435,7 @@ def stac_to_collection(collection: pystac.Collection | Mapping[str, Any]) -> dic
         props["categories"] = categories
     bands = (stac.get("summaries") or {}).get("bands")
     if isinstance(bands, list) and bands:
-        props["bands"] = [BAND_TABLE.decode(b) for b in bands if isinstance(b, Mapping)]
+        props["bands"] = [fast_decode(BAND_TABLE, b) for b in bands if isinstance(b, Mapping)]
     acquisition = _acquisition_from_summaries(stac.get("summaries") or {})
     if acquisition:
         props["acquisitionInformation"] = acquisition

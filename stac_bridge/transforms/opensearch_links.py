@@ -13,7 +13,7 @@ from pystac.extensions.projection import CODE_PROP as PROJ_CODE_PROP
 from stac_bridge.transforms._plain import copy_json
 from stac_bridge.transforms.kernel import Codec, Field, Ledger, Reader
 from stac_bridge.transforms.opensearch_collection import PREFIX, PROVIDER, table
-from stac_bridge.transforms.tablewalk import fast_encode
+from stac_bridge.transforms.tablewalk import fast_decode, fast_encode
 
 __all__ = ["CRS", "CRS_URL", "LINK_TABLE", "assets_of", "links_of", "ok_crs"]
 
@@ -143,7 +143,7 @@ def links_of(assets: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict[str
         if not isinstance(asset, Mapping) or "href" not in asset:
             continue
         roles = [r for r in asset.get("roles") or () if isinstance(r, str)]
-        link = LINK_TABLE.decode(asset)
+        link = fast_decode(LINK_TABLE, asset)
         link.pop("group", None)
         bands = asset.get("bands")
         if isinstance(bands, list) and bands and "bandNames" not in link:

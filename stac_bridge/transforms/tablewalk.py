@@ -1,9 +1,10 @@
-"""A fast walk of a kernel table over records of at most two levels: :func:`fast_encode`.
+"""A fast walk of a kernel table over records of at most two levels: :func:`fast_encode`, :func:`fast_decode`.
 
 :meth:`stac_bridge.transforms.kernel.Table.encode` looks every path up part by part, copies and compares every
 value; for the flat records most providers send (a link, a product's properties with their groups) this module
-gives the same result (fields, vendor fields, ledger: tested equal) three to five times faster. Generic: a helper
-the kernel could take.
+gives the same result (fields, vendor fields, ledger: tested equal) three to five times faster, and
+:func:`fast_decode` the same for :meth:`~stac_bridge.transforms.kernel.Table.decode`. Generic: helpers the kernel
+could take.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any, Final
 
 from stac_bridge.errors import TransformError
 from stac_bridge.transforms._plain import copy_json
-from stac_bridge.transforms.kernel import IDENTITY, Field, Ledger, Reader, Table, same_json
+from stac_bridge.transforms.kernel import IDENTITY, Field, Ledger, Reader, Table, put, same_json
 
-__all__ = ["fast_encode"]
+__all__ = ["fast_decode", "fast_encode"]
 
 _NUMBER: Final = (int, float)
 _ABSENT: Final = object()
@@ -105,4 +106,40 @@ def fast_encode(
         if not same_json(codec.from_stac(stac_value), value):
             ledger.keep[f"{at}.{entry.source}"] = copy_json(value)
     out.update(vendor)
+    return out
+
+
+def _place(out: dict[str, Any], path: str, value: Any) -> None:
+    """``kernel.put`` for paths of one or two object levels (anything else goes through ``put``)."""
+    head, dot, leaf = path.partition(".")
+    if not dot:
+        out[path] = value
+        return
+    parent = out.get(head)
+    if "." in leaf or leaf.isdigit() or head.isdigit() or (parent is not None and type(parent) is not dict):
+        put(out, path, value)
+    elif parent is None:
+        out[head] = {leaf: value}
+    else:
+        parent[leaf] = value
+
+
+def fast_decode(table: Table, stac: Mapping[str, Any], into: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``table.decode(stac, into)`` with the same result, for tables :func:`fast_encode` walks."""
+    out: dict[str, Any] = {} if into is None else into
+    fields, _, _ = _plan(table)
+    for entry, _head, _leaf in fields:
+        if entry.target in stac:
+            try:
+                value = entry.codec.from_stac(stac[entry.target])
+            except (ValueError, TypeError, IndexError, KeyError) as exc:
+                record_id = stac.get("id")
+                raise TransformError(table.provider, record_id if isinstance(record_id, str) else None,
+                                     entry.target, f"cannot be written back: {exc}") from exc
+            _place(out, entry.source, value if entry.codec is not IDENTITY else copy_json(value))
+    prefix = table.prefix
+    width = len(prefix)
+    for key, value in stac.items():
+        if key.startswith(prefix):
+            _place(out, key[width:], value if type(value) in _SCALARS else copy_json(value))
     return out

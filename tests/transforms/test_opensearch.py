@@ -20,7 +20,7 @@ from stac_bridge.registry import Adapter
 from stac_bridge.transforms import opensearch
 from stac_bridge.transforms.kernel import EXTENSION_SCHEMAS, LEDGER, Ledger, Reader, declare_extensions
 from stac_bridge.transforms.opensearch_links import LINK_TABLE
-from stac_bridge.transforms.tablewalk import fast_encode
+from stac_bridge.transforms.tablewalk import fast_decode, fast_encode
 from tests.conftest import SCHEMA_DIR
 from tests.golden import assert_golden
 
@@ -864,6 +864,7 @@ def _same_encoding(table: Any, record: dict[str, Any], at: str) -> None:
     slow = table.encode(Reader("opensearch", record, record_id="r1", at=at), kernel_ledger)
     assert fast == slow
     assert fast_ledger == kernel_ledger
+    assert fast_decode(table, fast) == table.decode(fast)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
