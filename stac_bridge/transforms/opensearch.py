@@ -38,14 +38,13 @@ from stac_bridge.registry import ProviderRecord
 from stac_bridge.transforms._plain import copy_json
 from stac_bridge.transforms.kernel import (
     EXTENSION_SCHEMAS,
+    IDENTITY,
     SOURCE,
     Codec,
     Field,
     Ledger,
     Reader,
-    is_missing,
     json_type_problem,
-    lookup,
     lower_case,
     one_of_list,
     source_of,
@@ -485,8 +484,8 @@ def stac_to_product(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     ours = tag is not None and tag[0] == PROVIDER
     view = fast_decode(ITEM_TABLE, props)
     for entry in _TYPED_FIELDS:  # another provider's Item may hold values OpenSearch clients cannot read
-        value = lookup(view, entry.source)
-        if not is_missing(value) and json_type_problem(value, entry.kind or object) is not None:
+        value = props.get(entry.target)
+        if value is not None and json_type_problem(value, entry.kind or object) is not None:
             raise TransformError(PROVIDER, item_id, f"properties.{entry.target}",
                                  f"cannot be written back: {json_type_problem(value, entry.kind or object)}")
     view.setdefault("identifier", item_id)
@@ -517,7 +516,8 @@ def stac_to_product(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     return Ledger.of(stac).apply(feature)
 
 
-_TYPED_FIELDS: Final = tuple(f for f in ITEM_TABLE.fields if f.kind is not None and f.target != "instruments")
+#: The fields whose STAC value is the provider's as it is (a copy), so of the provider's JSON type.
+_TYPED_FIELDS: Final = tuple(f for f in ITEM_TABLE.fields if f.kind is not None and f.codec is IDENTITY)
 
 
 def _placeholder(value: Any) -> bool:

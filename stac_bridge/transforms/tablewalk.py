@@ -130,13 +130,17 @@ def fast_decode(table: Table, stac: Mapping[str, Any], into: dict[str, Any] | No
     fields, _, _ = _plan(table)
     for entry, _head, _leaf in fields:
         if entry.target in stac:
+            value = stac[entry.target]
+            if entry.codec is IDENTITY:
+                _place(out, entry.source, value if type(value) in _SCALARS else copy_json(value))
+                continue
             try:
-                value = entry.codec.from_stac(stac[entry.target])
+                value = entry.codec.from_stac(value)
             except (ValueError, TypeError, IndexError, KeyError) as exc:
                 record_id = stac.get("id")
                 raise TransformError(table.provider, record_id if isinstance(record_id, str) else None,
                                      entry.target, f"cannot be written back: {exc}") from exc
-            _place(out, entry.source, value if entry.codec is not IDENTITY else copy_json(value))
+            _place(out, entry.source, value)
     prefix = table.prefix
     width = len(prefix)
     for key, value in stac.items():
