@@ -5,11 +5,12 @@ routing), then each batch is written in a single transaction: a batch is either 
 An upsert only rewrites rows whose content changed, so loading the same file twice changes nothing, and the
 summary tells loaded (new or changed) from unchanged.
 
-Two things are kept out of what the STAC API serves, in pgstac's ``private`` column (never hydrated into
-search results): an object's ledger (``stac_bridge:ledger``, the transforms' round-trip bookkeeping) and, for a
-collection, the extent its transform wrote (``stac_bridge:extent``). The served extent is computed from the
-collection's items after each load (antimeridian-aware); the compatible endpoints join both back in
-(:mod:`stac_bridge.server.search`) so a provider record comes back exactly.
+What the STAC API does not serve is kept in pgstac's ``private`` column (never hydrated into search
+results): an object's ledger (``stac_bridge:ledger``, the transforms' round-trip bookkeeping), its provenance
+tag (``stac_bridge:source``) and, for a collection, the extent its transform wrote (``stac_bridge:extent``). The
+served extent is computed from the collection's items after each load (antimeridian-aware); the compatible
+endpoints and the source routes join the rest back in (:mod:`stac_bridge.server.search`), so a provider record
+comes back exactly.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class LoadSummary:
 
 #: The one bookkeeping member of the transforms' STAC (:data:`stac_bridge.transforms.kernel.LEDGER`).
 LEDGER: Final = "stac_bridge:ledger"
+#: The provenance tag (:data:`stac_bridge.transforms.kernel.SOURCE`): an Item property, a Collection field.
+SOURCE: Final = "stac_bridge:source"
 #: A collection's extent as its transform wrote it, kept for the way back.
 SOURCE_EXTENT: Final = "stac_bridge:extent"
 
@@ -72,16 +75,23 @@ SOURCE_EXTENT: Final = "stac_bridge:extent"
 def split_private(obj: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Split a STAC object into what pgstac serves and what goes to its ``private`` column.
 
-    The ledger moves to ``private``; a collection's extent is copied there too (the served one is computed
-    from the items).
+    The ledger and the provenance tag move to ``private``; a collection's extent is copied there too (the
+    served one is computed from the items).
     """
     content = dict(obj)
     private: dict[str, Any] = {}
     ledger = content.pop(LEDGER, None)
     if ledger:
         private[LEDGER] = ledger
-    if content.get("type") == "Collection" and "extent" in content:
-        private[SOURCE_EXTENT] = content["extent"]
+    if content.get("type") == "Collection":
+        if SOURCE in content:
+            private[SOURCE] = content.pop(SOURCE)
+        if "extent" in content:
+            private[SOURCE_EXTENT] = content["extent"]
+    elif isinstance(content.get("properties"), Mapping) and SOURCE in content["properties"]:
+        properties = dict(content["properties"])
+        private[SOURCE] = properties.pop(SOURCE)
+        content["properties"] = properties
     return content, private or None
 
 

@@ -30,6 +30,7 @@ __all__ = [
 _TOKEN: Final = "token"
 #: What the loader keeps in pgstac's ``private`` column (:mod:`stac_bridge.pgstac.loader`).
 _LEDGER: Final = "stac_bridge:ledger"
+_SOURCE: Final = "stac_bridge:source"
 _SOURCE_EXTENT: Final = "stac_bridge:extent"
 
 
@@ -112,9 +113,9 @@ def _json(value: Any) -> Any:
 
 
 async def attach_ledgers(request: Request, items: list[dict[str, Any]]) -> None:
-    """Put each item's ledger (kept out of the API in pgstac's ``private`` column) back on it, in place.
+    """Give items back what the loader kept out of the API, in place: the ledger and the provenance tag.
 
-    One query for the whole page. Items without a ledger are left as they are.
+    One query for the whole page. Items that had none are left as they are.
     """
     if not items:
         return
@@ -122,21 +123,26 @@ async def attach_ledgers(request: Request, items: list[dict[str, Any]]) -> None:
     ids = [str(i.get("id")) for i in items]
     query = (
         "SELECT collection, id, private FROM items "
-        "WHERE collection = ANY($1::text[]) AND id = ANY($2::text[]) AND private ? $3"
+        "WHERE collection = ANY($1::text[]) AND id = ANY($2::text[]) AND private IS NOT NULL"
     )
     async with request.app.state.get_connection(request, "r") as conn:
-        rows = await conn.fetch(query, collections, ids, _LEDGER)
-    found = {(row["collection"], row["id"]): _json(row["private"])[_LEDGER] for row in rows}
+        rows = await conn.fetch(query, collections, ids)
+    found = {(row["collection"], row["id"]): _json(row["private"]) for row in rows}
     for item in items:
-        ledger = found.get((item.get("collection"), item.get("id")))
-        if ledger is not None:
-            item[_LEDGER] = ledger
+        private = found.get((item.get("collection"), item.get("id")))
+        if not isinstance(private, Mapping):
+            continue
+        if _LEDGER in private:
+            item[_LEDGER] = private[_LEDGER]
+        if _SOURCE in private and isinstance(item.get("properties"), dict):
+            item["properties"][_SOURCE] = private[_SOURCE]
 
 
 async def attach_collection_ledgers(request: Request, collections: list[dict[str, Any]]) -> None:
     """Give collections back what the loader kept aside, in place.
 
-    That is the ledger, and the extent their transform wrote (the API serves the extent of their items).
+    That is the ledger, the provenance tag, and the extent their transform wrote (the API serves the extent of
+    their items).
     """
     if not collections:
         return
@@ -148,8 +154,9 @@ async def attach_collection_ledgers(request: Request, collections: list[dict[str
         private = found.get(collection.get("id"))
         if not isinstance(private, Mapping):
             continue
-        if _LEDGER in private:
-            collection[_LEDGER] = private[_LEDGER]
+        for key in (_LEDGER, _SOURCE):
+            if key in private:
+                collection[key] = private[key]
         if _SOURCE_EXTENT in private:
             collection["extent"] = private[_SOURCE_EXTENT]
 

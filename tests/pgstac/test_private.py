@@ -28,6 +28,7 @@ def collection(cid: str) -> dict[str, Any]:
         "links": [],
         "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
         LEDGER: {"keep": {"name": "  spelled oddly "}},
+        "stac_bridge:source": "nowhere/collection/1",
     }
 
 
@@ -40,7 +41,7 @@ def item(cid: str, iid: str, west: float, east: float, when: str) -> dict[str, A
         "collection": cid,
         "geometry": {"type": "Polygon", "coordinates": [ring]},
         "bbox": [west, 10.0, east, 11.0],
-        "properties": {"datetime": when},
+        "properties": {"datetime": when, "stac_bridge:source": "nowhere/tile/1"},
         "links": [],
         "assets": {},
         LEDGER: {"keep": {"sensingTime": when.replace("Z", "+00:00")}},
@@ -64,13 +65,17 @@ def loaded(fresh_dsn: str) -> Iterator[tuple[str, RunningServer]]:
 def test_the_api_serves_no_ledger_and_the_database_keeps_it(loaded: tuple[str, RunningServer]) -> None:
     dsn, api = loaded
     served = httpx.get(f"{api.url}/collections/plain/items/a").json()
-    assert LEDGER not in served
+    assert LEDGER not in served and "stac_bridge:source" not in served["properties"]
+    assert "stac_bridge:source" not in httpx.get(f"{api.url}/collections/plain").json()
     assert all(LEDGER not in f for f in httpx.get(f"{api.url}/search", params={"limit": 10}).json()["features"])
     assert LEDGER not in httpx.get(f"{api.url}/collections/plain").json()
     with psycopg.connect(dsn) as conn:
         (private,) = conn.execute("SELECT private FROM pgstac.items WHERE id = 'a'").fetchone() or (None,)
         (kept,) = conn.execute("SELECT private FROM pgstac.collections WHERE id = 'plain'").fetchone() or (None,)
-    assert private == {LEDGER: {"keep": {"sensingTime": "2023-05-01T00:00:00+00:00"}}}
+    assert private == {
+        LEDGER: {"keep": {"sensingTime": "2023-05-01T00:00:00+00:00"}}, "stac_bridge:source": "nowhere/tile/1"
+    }
+    assert kept["stac_bridge:source"] == "nowhere/collection/1"
     assert kept[LEDGER] == {"keep": {"name": "  spelled oddly "}}
     assert kept["stac_bridge:extent"]["spatial"]["bbox"] == [[-180, -90, 180, 90]]
 
@@ -104,10 +109,19 @@ def test_reloading_is_unchanged_though_the_served_extent_differs(loaded: tuple[s
     assert content["extent"]["spatial"]["bbox"] == [[10.0, 10.0, 14.0, 11.0]]
 
 
-def test_native_stac_has_no_source_record(loaded: tuple[str, RunningServer]) -> None:
+def test_source_routes_name_what_they_cannot_answer(loaded: tuple[str, RunningServer]) -> None:
     _, api = loaded
     for path in ("/collections/plain/source", "/collections/plain/items/a/source"):
-        answer = httpx.get(f"{api.url}{path}")
-        assert answer.status_code == 404 and "not translated from a provider" in answer.json()["description"]
+        answer = httpx.get(f"{api.url}{path}")  # tagged with a provider that is not installed
+        assert answer.status_code == 409 and "nowhere" in answer.json()["description"]
     assert httpx.get(f"{api.url}/collections/nope/items/a/source").status_code == 404
     assert httpx.get(f"{api.url}/collections/nope/source").status_code == 404
+
+
+def test_native_stac_has_no_source_record(fresh_dsn: str) -> None:
+    native = {k: v for k, v in collection("native").items() if not k.startswith("stac_bridge:")}
+    with PgstacLoader(fresh_dsn) as loader:
+        loader.load_collections([native])
+    with start_api(fresh_dsn) as api:
+        answer = httpx.get(f"{api.url}/collections/native/source")
+        assert answer.status_code == 404 and "not translated from a provider" in answer.json()["description"]
