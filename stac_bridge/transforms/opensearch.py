@@ -480,8 +480,10 @@ def stac_to_product(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(item_id, str) or not item_id:
         raise TransformError(PROVIDER, None, "id", "is missing")
     props = {k: v for k, v in (stac.get("properties") or {}).items() if not _placeholder(v)}
-    tag = source_of(stac)
-    ours = tag is not None and tag[0] == PROVIDER
+    tag = source_of(stac)  # the API serves neither the tag nor the ledger; the via link tells it too
+    ours = tag is not None and tag[0] == PROVIDER or any(
+        isinstance(link, Mapping) and link.get("rel") == "via" and link.get("title") == VIA_PRODUCT
+        for link in stac.get("links") or ())
     view = fast_decode(ITEM_TABLE, props)
     for entry in _TYPED_FIELDS:  # another provider's Item may hold values OpenSearch clients cannot read
         value = props.get(entry.target)

@@ -18,7 +18,7 @@ from stac_bridge import get_adapter
 from stac_bridge.errors import TransformError
 from stac_bridge.registry import Adapter
 from stac_bridge.transforms import opensearch
-from stac_bridge.transforms.kernel import EXTENSION_SCHEMAS, LEDGER, Ledger, Reader, declare_extensions
+from stac_bridge.transforms.kernel import EXTENSION_SCHEMAS, LEDGER, SOURCE, Ledger, Reader, declare_extensions
 from stac_bridge.transforms.opensearch_links import LINK_TABLE
 from stac_bridge.transforms.tablewalk import fast_decode, fast_encode
 from tests.conftest import SCHEMA_DIR
@@ -110,6 +110,8 @@ def test_typical_products_carry_no_ledger_and_come_back_exactly_without_one(asse
         stac = assert_valid(opensearch.product_to_stac(feature))
         assert LEDGER not in stac, feature["id"]
         assert opensearch.stac_to_product(stac) == feature
+        served = {**stac, "properties": {k: v for k, v in stac["properties"].items() if k != SOURCE}}
+        assert opensearch.stac_to_product(served) == feature  # as the API serves it: no provenance tag either
     for feature in all_products():
         if feature["id"] in UNUSUAL:
             stac = opensearch.ADAPTER.to_stac(opensearch.ADAPTER.classify(feature))
