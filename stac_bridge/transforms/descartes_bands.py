@@ -1,0 +1,319 @@
+"""Descartes Labs bands <-> STAC 1.1 ``bands`` entries, and the per-product cache of their translation.
+
+A product's bands become ``summaries.bands`` of its Collection (every field: the STAC ones, and the rest under
+``dl:``) and, per file, the ``bands`` of the data assets of its Items (the STAC fields only). The translation
+is done once per product: :func:`product_bands` keeps the last products' results, keyed by the band list
+itself, so a harvest that hands every image the same product context pays for it once.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pystac.extensions.eo import PREFIX as EO
+
+from stac_bridge.errors import TransformError
+from stac_bridge.transforms._common import copy_json, finite, gdal_dtype_to_stac, stac_dtype_to_gdal
+from stac_bridge.transforms.descartes_forms import (
+    BAND,
+    PROVIDER,
+    V1,
+    Form,
+    envelope,
+    note_envelope,
+    str_id,
+    unwrap,
+)
+from stac_bridge.transforms.kernel import NM_TO_UM, NUMBER, Codec, Field, Ledger, Reader, Table, same_json
+
+PREFIX: Final = "dl:"
+CENTER: Final = EO + "center_wavelength"
+FWHM: Final = EO + "full_width_half_max"
+COMMON_NAME: Final = EO + "common_name"
+RESOLUTION: Final = "raster:spatial_resolution"
+SCALE: Final = "raster:scale"
+OFFSET: Final = "raster:offset"
+
+#: STAC 1.1's ``eo:common_name`` values; another name of DL's stays under ``dl:name_common``.
+COMMON_NAMES: Final = frozenset({
+    "pan", "coastal", "blue", "green", "green05", "yellow", "red", "rededge", "rededge071", "rededge075",
+    "rededge078", "nir", "nir08", "nir09", "cirrus", "swir16", "swir22", "lwir", "lwir11", "lwir12",
+})
+METRES: Final = frozenset({"m", "meters", "meter", "metres", "metre"})
+
+
+def _dtype(value: Any) -> str:
+    return gdal_dtype_to_stac(str(value))
+
+
+DTYPE: Final = Codec("GDAL -> STAC data type (UInt16 -> uint16)", _dtype, stac_dtype_to_gdal)
+
+
+def _metres_in(value: Any) -> Any:
+    if not (isinstance(value, Mapping) and set(value) == {"value", "unit"} and value["unit"] == "meters"):
+        raise ValueError("not {value, unit: meters}")
+    return NUMBER.to_stac(value["value"])
+
+
+#: v2 ``{"value": 30, "unit": "meters"}`` <-> 30.
+METRES_V2: Final = Codec("{value, unit: meters} -> metres", _metres_in,
+                         lambda v: {"value": NUMBER.from_stac(v), "unit": "meters"})
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and finite(value) and value > 0
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and finite(value)
+
+
+_COMMON: Final = (
+    Field("name", "name", kind=str),
+    Field("description", "description", kind=str),
+    Field("nodata", "nodata", NUMBER, note="a number; null is the usual v1 value"),
+)
+BAND_V1: Final = Table(PROVIDER, "band (v1)", (
+    *_COMMON,
+    Field("name_common", COMMON_NAME, kind=str, note="when a STAC common name"),
+    Field("dtype", "data_type", DTYPE, str),
+    Field("resolution", RESOLUTION, NUMBER, note="when `resolution_unit` is metres"),
+    Field("wavelength_center", CENTER, NM_TO_UM, note="when `wavelength_unit` is nm"),
+    Field("wavelength_fwhm", FWHM, NM_TO_UM, note="when `wavelength_unit` is nm"),
+    Field("nbits", "raster:bits_per_sample", NUMBER, int),
+), PREFIX, own=(
+    ("id", "(the band id: `<product id>:<name>`)", "rebuilt"),
+    ("product", "(the Collection id)", "rebuilt"),
+    ("data_range + physical_range", f"`{SCALE}`, `{OFFSET}`", "the linear map; both also kept as `dl:`"),
+))
+BAND_V2: Final = Table(PROVIDER, "band (v2)", (
+    *_COMMON,
+    Field("data_type", "data_type", DTYPE, str),
+    Field("resolution", RESOLUTION, METRES_V2),
+    Field("wavelength_nm_center", CENTER, NM_TO_UM),
+    Field("wavelength_nm_fwhm", FWHM, NM_TO_UM),
+), PREFIX, own=(
+    ("id", "(the band id)", "rebuilt"),
+    ("product_id", "(the Collection id)", "rebuilt"),
+    ("data_range + physical_range", f"`{SCALE}`, `{OFFSET}`", "the linear map; both also kept as `dl:`"),
+))
+
+
+def _fits(name: str, value: Any, attrs: Mapping[str, Any]) -> bool:
+    """Whether a DL value fits its STAC home (else it stays under ``dl:``)."""
+    if name == "name_common":
+        return value in COMMON_NAMES
+    if name in ("wavelength_center", "wavelength_fwhm"):
+        return attrs.get("wavelength_unit", "nm") == "nm" and _positive(value)
+    if name in ("wavelength_nm_center", "wavelength_nm_fwhm"):
+        return _positive(value)
+    if name == "resolution":
+        return _positive(value) and attrs.get("resolution_unit", "m") in METRES if not isinstance(
+            value, Mapping) else True
+    if name == "nbits":
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    if name == "nodata":
+        return _number(value)
+    if name in ("dtype", "data_type"):
+        return isinstance(value, str) and value.lower() in {k.lower() for k in _DTYPES}
+    if name == "description":
+        return isinstance(value, str) and bool(value)
+    return True
+
+
+_DTYPES: Final = ("Byte", "Int8", "UInt16", "Int16", "UInt32", "Int32", "UInt64", "Int64", "Float16",
+                  "Float32", "Float64", "CInt16", "CInt32", "CFloat32", "CFloat64")
+_GUARDED: Final = frozenset({"name_common", "wavelength_center", "wavelength_fwhm", "wavelength_nm_center",
+                             "wavelength_nm_fwhm", "resolution", "nbits", "nodata", "dtype", "data_type",
+                             "description"})
+
+
+def prepare(attrs: Mapping[str, Any], guarded: frozenset[str], fits: Any,
+            defaults: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """The attributes for a table, and the values that stay under ``dl:`` because STAC cannot hold them.
+
+    A value equal to the form's default (v1 ``nodata: null``) is left out: the way back writes it again.
+    """
+    moved: dict[str, Any] = {}
+    dropped: list[str] = []
+    for name in guarded.intersection(attrs):
+        value = attrs[name]
+        if name in defaults and value == defaults[name] and type(value) is type(defaults[name]):
+            dropped.append(name)
+        elif value is not None and not fits(name, value, attrs):
+            moved[PREFIX + name] = value
+            dropped.append(name)
+    if not dropped:
+        return attrs, moved
+    return {k: v for k, v in attrs.items() if k not in dropped}, moved
+
+
+def note_defaults(attrs: Mapping[str, Any], defaults: Mapping[str, Any], at: str, ledger: Ledger) -> None:
+    """Note in the ledger the defaults a record leaves out (the way back would write them)."""
+    prefix = f"{at}." if at else ""
+    for name in defaults:
+        if name not in attrs:
+            ledger.absent.append(prefix + name)
+
+
+_BAND_DEFAULTS: Final = {V1: {"nodata": None}, "v2": {}}
+
+
+def _scale_offset(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """``raster:scale``/``raster:offset`` from DL's linear map of ``data_range`` onto ``physical_range``."""
+    data, physical = attrs.get("data_range"), attrs.get("physical_range")
+    if not all(isinstance(r, list) and len(r) == 2 and all(_number(v) for v in r) for r in (data, physical)):
+        return {}
+    assert isinstance(data, list) and isinstance(physical, list)
+    if data[1] == data[0]:
+        return {}
+    scale = (physical[1] - physical[0]) / (data[1] - data[0])
+    offset = physical[0] - data[0] * scale
+    if not (finite(scale) and finite(offset)) or (scale == 1 and offset == 0):
+        return {}
+    return {SCALE: scale, OFFSET: offset}
+
+
+def note_ids(attrs: Mapping[str, Any], usual: Mapping[str, Any], names: tuple[str, ...], at: str,
+             ledger: Ledger) -> None:
+    """Note in the ledger how the record's id fields (``names``) differ from those its form usually has."""
+    prefix = f"{at}." if at else ""
+    for name in names:
+        if name in attrs:
+            if name not in usual or not same_json(attrs[name], usual[name]):
+                ledger.keep[prefix + name] = copy_json(attrs[name])
+        elif name in usual:
+            ledger.absent.append(prefix + name)
+
+
+def band_to_entry(band: Any, product_id: str | None, at: str, ledger: Ledger) -> tuple[dict[str, Any], Form]:
+    """One band as a ``bands`` entry; what cannot be rebuilt goes to ``ledger`` under ``at``.
+
+    Raises:
+        TransformError: the band has no name or a field of the wrong type.
+    """
+    unwrapped = unwrap(band, BAND)
+    form, attrs = unwrapped.form, unwrapped.attrs
+    band_at = ".".join(p for p in (at, form.at) if p)
+    provisional = unwrapped.record_id or str_id(attrs.get("id")) or str_id(attrs.get("name"))
+    name = Reader(PROVIDER, attrs, record_id=provisional, at=band_at).require("name", str)
+    band_id = f"{product_id}:{name}" if product_id else name
+    defaults = _BAND_DEFAULTS[form.version]
+    table = BAND_V1 if form.version == V1 else BAND_V2
+    usable, moved = prepare(attrs, _GUARDED, _fits, defaults)
+    entry = table.encode(Reader(PROVIDER, usable, record_id=band_id, at=band_at), ledger)
+    entry.update(moved)
+    entry.update(_scale_offset(attrs))
+    note_defaults(attrs, defaults, band_at, ledger)
+    note_ids(attrs, _own_fields(form, band_id, product_id), _ID_FIELDS[form.version], band_at, ledger)
+    if form.at:
+        usual = envelope(form, band_id, product_id, {})
+        note_envelope(band, usual, frozenset({band_at}), at, ledger)
+    return entry, form
+
+
+_ID_FIELDS: Final = {V1: ("id", "product"), "v2": ("id", "product_id")}
+
+
+def _own_fields(form: Form, band_id: str | None, product_id: str | None) -> dict[str, Any]:
+    """The id fields a band's attributes usually carry in its form."""
+    if form.version == V1:
+        out: dict[str, Any] = {"product": product_id} if product_id else {}
+        if not form.at and band_id is not None:
+            out["id"] = band_id
+        return out
+    return {"product_id": product_id} if product_id else {}
+
+
+def entry_to_band(entry: Mapping[str, Any], form: Form, product_id: str | None, ledger: Ledger,
+                  at: str) -> dict[str, Any]:
+    """A ``bands`` entry back as the band record of ``form`` (the ledger applied)."""
+    table = BAND_V1 if form.version == V1 else BAND_V2
+    attrs = table.decode({k: v for k, v in entry.items() if k not in (SCALE, OFFSET)})
+    for name, value in _BAND_DEFAULTS[form.version].items():
+        attrs.setdefault(name, value)
+    name = entry.get("name")
+    band_id = (f"{product_id}:{name}" if product_id else str(name)) if name is not None else None
+    attrs.update(_own_fields(form, band_id, product_id))
+    record = envelope(form, band_id, product_id, attrs)
+    return ledger.apply(record, at)
+
+
+# --- bands per file, and the cache -------------------------------------------------------------------------
+
+def _place(entry: Mapping[str, Any]) -> tuple[int, float, float] | None:
+    """Which file of an image holds a band, and its (layer, index) inside it, from its ``dl:`` fields."""
+    for file_key, layer_key, index_key in (("srcfile", "jpx_layer", "srcband"),
+                                           ("file_index", "jpx_layer_index", "band_index")):
+        if PREFIX + file_key in entry or PREFIX + index_key in entry:
+            file_index = entry.get(PREFIX + file_key, 0)
+            layer, index = entry.get(PREFIX + layer_key, 0), entry.get(PREFIX + index_key, 0)
+            if isinstance(file_index, int) and _number(layer) and _number(index):
+                return file_index, float(layer), float(index)
+    return None
+
+
+def bands_by_file(entries: Sequence[Mapping[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """The STAC fields of each band, per file index, in the order of the bands inside the file."""
+    placed = []
+    for position, entry in enumerate(entries):
+        where = _place(entry)
+        if where is not None:
+            placed.append((where, position, entry))
+    placed.sort(key=lambda p: (p[0], p[1]))
+    files: dict[int, list[dict[str, Any]]] = {}
+    for (file_index, _, _), _, entry in placed:
+        files.setdefault(file_index, []).append({k: v for k, v in entry.items() if not k.startswith(PREFIX)})
+    return files
+
+
+@dataclass(frozen=True, slots=True)
+class ProductContext:
+    """What an image takes from its product: the product id, the instruments, the bands per file."""
+
+    product_id: str | None
+    instruments: tuple[str, ...]
+    by_file: Mapping[int, Sequence[Mapping[str, Any]]]
+
+
+_CACHE: Final[OrderedDict[tuple[int, int], tuple[Any, Any, ProductContext]]] = OrderedDict()
+_CACHE_SIZE: Final = 32
+
+
+def product_context(product: Mapping[str, Any] | None, bands: Sequence[Any] | None) -> ProductContext:
+    """The product context of an image, translated once per product (and band list) and then reused.
+
+    The cache is keyed by the objects themselves (and holds them, so their identity stays theirs); a caller
+    that changes a product's bands in place between images should pass a new list.
+    """
+    key = (id(product), id(bands))
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is product and hit[1] is bands:
+        _CACHE.move_to_end(key)
+        return hit[2]
+    context = _context(product, bands)
+    _CACHE[key] = (product, bands, context)
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return context
+
+
+def _context(product: Mapping[str, Any] | None, bands: Sequence[Any] | None) -> ProductContext:
+    product_id: str | None = None
+    instruments: tuple[str, ...] = ()
+    if product is not None:
+        unwrapped = unwrap(product, "product")
+        product_id = unwrapped.record_id or str_id(unwrapped.attrs.get("id"))
+        sensor = unwrapped.attrs.get("sensor")
+        instruments = (sensor,) if isinstance(sensor, str) and sensor else ()
+    by_file: dict[int, list[dict[str, Any]]] = {}
+    if bands:
+        if isinstance(bands, str | bytes) or not isinstance(bands, Sequence):
+            raise TransformError(PROVIDER, product_id, "bands", "must be a list of band records")
+        scratch = Ledger()
+        entries = [band_to_entry(band, product_id, f"bands.{i}", scratch)[0] for i, band in enumerate(bands)]
+        by_file = bands_by_file(entries)
+    return ProductContext(product_id, instruments, by_file)
