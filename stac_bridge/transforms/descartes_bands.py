@@ -16,7 +16,13 @@ from typing import Any, Final
 from pystac.extensions.eo import PREFIX as EO
 
 from stac_bridge.errors import TransformError
-from stac_bridge.transforms._common import copy_json, finite, gdal_dtype_to_stac, stac_dtype_to_gdal
+from stac_bridge.transforms._common import (
+    GDAL_TO_STAC_DTYPE,
+    copy_json,
+    finite,
+    gdal_dtype_to_stac,
+    stac_dtype_to_gdal,
+)
 from stac_bridge.transforms.descartes_forms import (
     BAND,
     PROVIDER,
@@ -118,14 +124,13 @@ def _fits(name: str, value: Any, attrs: Mapping[str, Any]) -> bool:
     if name == "nodata":
         return _number(value)
     if name in ("dtype", "data_type"):
-        return isinstance(value, str) and value.lower() in {k.lower() for k in _DTYPES}
+        return not isinstance(value, str) or value.lower() in _DTYPES
     if name == "description":
         return isinstance(value, str) and bool(value)
     return True
 
 
-_DTYPES: Final = ("Byte", "Int8", "UInt16", "Int16", "UInt32", "Int32", "UInt64", "Int64", "Float16",
-                  "Float32", "Float64", "CInt16", "CInt32", "CFloat32", "CFloat64")
+_DTYPES: Final = frozenset(name.lower() for name in GDAL_TO_STAC_DTYPE)
 _GUARDED: Final = frozenset({"name_common", "wavelength_center", "wavelength_fwhm", "wavelength_nm_center",
                              "wavelength_nm_fwhm", "resolution", "nbits", "nodata", "dtype", "data_type",
                              "description"})
@@ -207,6 +212,8 @@ def band_to_entry(band: Any, product_id: str | None, at: str, ledger: Ledger) ->
     entry = table.encode(Reader(PROVIDER, usable, record_id=band_id, at=band_at), ledger)
     entry.update(moved)
     entry.update(_scale_offset(attrs))
+    if form.version != V1 and name in COMMON_NAMES:
+        entry.setdefault(COMMON_NAME, name)  # v2 has no common name field: a band named one is that band
     note_defaults(attrs, defaults, band_at, ledger)
     note_ids(attrs, _own_fields(form, band_id, product_id), _ID_FIELDS[form.version], band_at, ledger)
     if form.at:

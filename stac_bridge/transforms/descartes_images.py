@@ -132,11 +132,13 @@ _ORBIT_STATES: Final = frozenset({"ascending", "descending", "geostationary"})
 
 def _fits(name: str, value: Any, attrs: Mapping[str, Any]) -> bool:
     if name == "pass":
-        return isinstance(value, str) and value.lower() in _ORBIT_STATES
+        return not isinstance(value, str) or value.lower() in _ORBIT_STATES
     if name == "tags":
         return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return True  # the wrong JSON type: the table names the error
     low, high = _RANGES[name]
-    return isinstance(value, int | float) and not isinstance(value, bool) and finite(value) and low <= value <= high
+    return finite(value) and low <= value <= high
 
 
 def prepare_image(attrs: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
