@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
@@ -33,6 +34,7 @@ from stac_bridge.transforms.descartes_bands import (
     BAND_V2,
     PREFIX,
     band_to_entry,
+    split_plain,
     bands_by_file,
     entry_to_band,
     note_ids,
@@ -279,9 +281,21 @@ def collection_dict(product: Mapping[str, Any], bands: Sequence[Mapping[str, Any
                    for i, file_bands in sorted(bands_by_file(entries).items())}
     if item_assets:
         collection["item_assets"] = item_assets
-    declare_extensions(collection)
+    band_keys = frozenset(k for entry in entries for k in entry)
+    uris = _collection_schemas(frozenset(collection), frozenset(summaries), band_keys)
+    if uris:
+        collection["stac_extensions"] = list(uris)
     ledger.attach(collection)
     return collection
+
+
+@lru_cache(maxsize=256)
+def _collection_schemas(keys: frozenset[str], summary_keys: frozenset[str],
+                        band_keys: frozenset[str]) -> tuple[str, ...]:
+    """:func:`declare_extensions` of a Collection from its field names (the same names give the same schemas)."""
+    stub: dict[str, Any] = dict.fromkeys(keys - {"summaries", "item_assets", "extent", "links", "providers"})
+    stub["summaries"] = {**dict.fromkeys(summary_keys - {"bands"}), "bands": [dict.fromkeys(band_keys)]}
+    return tuple(declare_extensions(stub).get("stac_extensions", ()))
 
 
 def _bands_in(bands: Any, product_id: str, ledger: Ledger) -> tuple[str | None, list[dict[str, Any]]]:
@@ -397,6 +411,9 @@ def _compare(actual: Mapping[str, Any], back: Mapping[str, Any], names: Iterable
 
 
 _V1_FILES: Final = ("files", "file_sizes", "file_md5s", "bucket", "directory")
+_IMAGE_OWN: Final = frozenset({"id", "product", "product_id", "geometry", "cs_code", "proj4", "projcs", "geotrans",
+                               "raster_size", "x_pixels", "y_pixels", *_V1_FILES})
+_IMAGE_MAPPED: Final = {version: frozenset(f.source for f in table.fields) for version, table in IMAGE_TABLES.items()}
 
 
 def item_dict(image: Mapping[str, Any], product: Mapping[str, Any] | None = None,
@@ -413,7 +430,9 @@ def item_dict(image: Mapping[str, Any], product: Mapping[str, Any] | None = None
     reader.require("acquired", str)
     ledger = Ledger()
     usable, moved = prepare_image(attrs)
+    usable, plain = split_plain(usable, _IMAGE_MAPPED[version], _IMAGE_OWN, reader, ledger)
     fields = IMAGE_TABLES[version].encode(Reader(PROVIDER, usable, record_id=item_id, at=form.at), ledger)
+    fields.update(plain)
     fields.update(moved)
     if form.shape == FEATURE:
         footprint, bbox = geometry(reader, image.get("geometry"), "geometry", ledger)
@@ -422,14 +441,13 @@ def item_dict(image: Mapping[str, Any], product: Mapping[str, Any] | None = None
     properties: dict[str, Any] = {}
     crs_to_stac(reader, attrs, properties, ledger)
     transform = geotrans_to_transform(reader)
-    if transform is not None:
+    if transform is not None:  # a reordering: the way back is exact
         properties[TRANSFORM_PROP] = transform
-        _compare(attrs, {"geotrans": transform_to_geotrans(transform)}, ("geotrans",), reader, ledger)
     shape = raster_size_to_shape(reader, version)
-    if shape is not None:
+    if shape is not None:  # a swap: exact too; a lone x_pixels or y_pixels stays under dl:
         properties[SHAPE_PROP] = shape
-        _compare(attrs, shape_to_raster_size(shape, version), ("raster_size", "x_pixels", "y_pixels"), reader,
-                 ledger)
+    elif version != V1:
+        fields.update({PREFIX + n: attrs[n] for n in ("x_pixels", "y_pixels") if n in attrs})
     names = _V1_FILES if version == V1 else ("files",)
     if attrs.get("storage_state") == "remote":
         assets: dict[str, Any] = {}
@@ -451,23 +469,23 @@ def item_dict(image: Mapping[str, Any], product: Mapping[str, Any] | None = None
         usual = envelope(form, item_id, collection_id, {"key": attrs["key"]} if "key" in attrs else {},
                          footprint if form.shape == FEATURE else None)
         note_envelope(image, usual, frozenset({form.at, "data.meta", "geometry"}), "", ledger)
-    for name in ("id", product_field, "geometry", "cs_code", "proj4", "projcs", "geotrans", "raster_size",
-                 "x_pixels", "y_pixels", *names):
-        fields.pop(PREFIX + name, None)
     vendor = {k: fields.pop(k) for k in [k for k in fields if k.startswith(PREFIX)]}
     properties.update(fields)
+    band_keys: frozenset[str] = frozenset()
     if context is not None:
         if context.instruments:
             properties.setdefault("instruments", list(context.instruments))
         for index, file_bands in context.by_file.items():
             asset = assets.get(f"file-{index}")
             if asset is not None:
-                asset["bands"] = copy_json(list(file_bands))
+                asset["bands"] = [dict(band) for band in file_bands]  # band fields are scalars
+        band_keys = context.band_keys
+    via = _via(IMAGE, item_id)
     if vendor:
-        assets[METADATA_ASSET] = {"href": api_url(IMAGE, item_id), "type": "application/json",
+        assets[METADATA_ASSET] = {"href": via["href"], "type": "application/json",
                                   "title": "Descartes Labs image record", "roles": ["metadata"], **vendor}
     properties[SOURCE] = source_tag(PROVIDER, form.tag, TRANSFORM_VERSION)
-    links = [_via(IMAGE, item_id)]
+    links = [via]
     item: dict[str, Any] = {
         "type": "Feature",
         "stac_version": STAC_VERSION,
@@ -481,9 +499,24 @@ def item_dict(image: Mapping[str, Any], product: Mapping[str, Any] | None = None
     if collection_id is not None:
         item["collection"] = collection_id
         links.insert(0, {"rel": "collection", "href": "../collection.json", "type": "application/json"})
-    declare_extensions(item)
+    _declare(item, band_keys)
     ledger.attach(item)
     return item
+
+
+def _declare(item: dict[str, Any], band_keys: frozenset[str]) -> None:
+    """:func:`declare_extensions` of an Item from its field names (the same names give the same schemas)."""
+    asset_keys = band_keys.union(*item["assets"].values())
+    uris = _schemas(frozenset(item["properties"]), asset_keys)
+    if uris:
+        item["stac_extensions"] = list(uris)
+
+
+@lru_cache(maxsize=256)
+def _schemas(property_keys: frozenset[str], asset_keys: frozenset[str]) -> tuple[str, ...]:
+    stub: dict[str, Any] = {"properties": dict.fromkeys(property_keys),
+                            "assets": {"all": dict.fromkeys(asset_keys - {"bands"})}}
+    return tuple(declare_extensions(stub).get("stac_extensions", ()))
 
 
 def image_to_stac(image: Mapping[str, Any], product: Mapping[str, Any] | None = None,
@@ -536,6 +569,10 @@ def stac_to_image(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     metadata = assets.get(METADATA_ASSET) or {}
     flat = {k: v for k, v in properties.items() if not k.startswith(_META_PREFIX)}
     flat.update({k: v for k, v in metadata.items() if k.startswith(PREFIX) and not k.startswith(_META_PREFIX)})
+    ledger = Ledger.of(stac)
+    kept = {path.removeprefix(f"{form.at}.") for path in ledger.keep}
+    # A field the ledger keeps whole is not rebuilt from its flat keys (which may not say it: names with dots).
+    flat = {k: v for k, v in flat.items() if not (k.startswith(PREFIX) and k[len(PREFIX):].split(".")[0] in kept)}
     attrs = IMAGE_TABLES[version].decode(flat)
     attrs.update(crs_from_stac(properties, version))
     geotrans = transform_to_geotrans(properties.get(TRANSFORM_PROP))
@@ -554,12 +591,7 @@ def stac_to_image(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
                             **({"updated": properties["updated"]} if "updated" in properties else {})})
         if meta:
             record["data"]["meta"] = meta
-    return ledger_apply(stac, record)
-
-
-def ledger_apply(stac: Mapping[str, Any], record: dict[str, Any]) -> dict[str, Any]:
-    """The rebuilt record with the STAC object's ledger applied."""
-    return Ledger.of(stac).apply(record)
+    return ledger.apply(record)
 
 
 # The adapter and the export read the functions above (imported last: they import this module).

@@ -117,8 +117,9 @@ def _fits(name: str, value: Any, attrs: Mapping[str, Any]) -> bool:
     if name in ("wavelength_nm_center", "wavelength_nm_fwhm"):
         return _positive(value)
     if name == "resolution":
-        return _positive(value) and attrs.get("resolution_unit", "m") in METRES if not isinstance(
-            value, Mapping) else True
+        if isinstance(value, Mapping):
+            return set(value) == {"value", "unit"} and value["unit"] == "meters" and _positive(value["value"])
+        return _positive(value) and attrs.get("resolution_unit", "m") in METRES
     if name == "nbits":
         return isinstance(value, int) and not isinstance(value, bool) and value >= 1
     if name == "nodata":
@@ -209,7 +210,10 @@ def band_to_entry(band: Any, product_id: str | None, at: str, ledger: Ledger) ->
     defaults = _BAND_DEFAULTS[form.version]
     table = BAND_V1 if form.version == V1 else BAND_V2
     usable, moved = prepare(attrs, _GUARDED, _fits, defaults)
+    reader = Reader(PROVIDER, attrs, record_id=band_id, at=band_at)
+    usable, plain = split_plain(usable, _MAPPED[form.version], frozenset(_ID_FIELDS[form.version]), reader, ledger)
     entry = table.encode(Reader(PROVIDER, usable, record_id=band_id, at=band_at), ledger)
+    entry.update(plain)
     entry.update(moved)
     entry.update(_scale_offset(attrs))
     if form.version != V1 and name in COMMON_NAMES:
@@ -223,6 +227,7 @@ def band_to_entry(band: Any, product_id: str | None, at: str, ledger: Ledger) ->
 
 
 _ID_FIELDS: Final = {V1: ("id", "product"), "v2": ("id", "product_id")}
+_MAPPED: Final = {V1: frozenset(f.source for f in BAND_V1.fields), "v2": frozenset(f.source for f in BAND_V2.fields)}
 
 
 def _own_fields(form: Form, band_id: str | None, product_id: str | None) -> dict[str, Any]:
@@ -247,6 +252,44 @@ def entry_to_band(entry: Mapping[str, Any], form: Form, product_id: str | None, 
     attrs.update(_own_fields(form, band_id, product_id))
     record = envelope(form, band_id, product_id, attrs)
     return ledger.apply(record, at)
+
+
+def _plain(value: Any) -> bool:
+    return not isinstance(value, dict | list)
+
+
+def split_plain(attrs: Mapping[str, Any], mapped: frozenset[str], own: frozenset[str], reader: Reader,
+                ledger: Ledger) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The attributes the table must see (not ``own``: the caller translates those), and the unmapped plain
+    ones as ``dl:`` fields.
+
+    Plain: scalars, arrays of scalars, and objects of scalars such as ``extra_properties`` (flattened:
+    ``dl:extra_properties.<name>``; kept whole in the ledger when a name has a dot or is a number, which the
+    flat keys cannot give back). The same result as the table's own pass over unmapped fields, without its
+    general walk: an image has dozens of such fields.
+    """
+    table: dict[str, Any] = {}
+    plain: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if key in own:
+            continue
+        if key in mapped or "." in key:
+            table[key] = value
+        elif type(value) is list:
+            if all(_plain(v) for v in value):
+                plain[PREFIX + key] = list(value)
+            else:
+                table[key] = value
+        elif isinstance(value, dict):
+            if value and all(_plain(v) for v in value.values()):
+                plain.update({f"{PREFIX}{key}.{name}": inner for name, inner in value.items()})
+                if any("." in name or name.isdigit() or not name for name in value):
+                    ledger.keep[reader.path(key)] = dict(value)
+            else:
+                table[key] = value
+        else:
+            plain[PREFIX + key] = value
+    return table, plain
 
 
 # --- bands per file, and the cache -------------------------------------------------------------------------
@@ -284,6 +327,8 @@ class ProductContext:
     product_id: str | None
     instruments: tuple[str, ...]
     by_file: Mapping[int, Sequence[Mapping[str, Any]]]
+    #: Every field name of those bands (for the extension declaration).
+    band_keys: frozenset[str] = frozenset()
 
 
 _CACHE: Final[OrderedDict[tuple[int, int], tuple[Any, Any, ProductContext]]] = OrderedDict()
@@ -323,4 +368,5 @@ def _context(product: Mapping[str, Any] | None, bands: Sequence[Any] | None) -> 
         scratch = Ledger()
         entries = [band_to_entry(band, product_id, f"bands.{i}", scratch)[0] for i, band in enumerate(bands)]
         by_file = bands_by_file(entries)
-    return ProductContext(product_id, instruments, by_file)
+    keys = frozenset(k for file_bands in by_file.values() for band in file_bands for k in band)
+    return ProductContext(product_id, instruments, by_file, keys)

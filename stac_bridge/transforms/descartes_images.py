@@ -148,16 +148,18 @@ def prepare_image(attrs: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str
 
 # --- geometry ------------------------------------------------------------------------------------------------
 
-def _walk(coords: Any, xs: list[float], ys: list[float]) -> None:
-    if isinstance(coords, list) and len(coords) >= 2 and all(
-            isinstance(c, int | float) and not isinstance(c, bool) for c in coords[:2]):
-        xs.append(float(coords[0]))
-        ys.append(float(coords[1]))
-        return
+def _copy(coords: Any, xs: list[float], ys: list[float]) -> list[Any]:
+    """A copy of GeoJSON coordinates, collecting the positions' x and y on the way."""
     if not isinstance(coords, list) or not coords:
         raise ValueError("coordinates must be nested arrays of positions")
-    for inner in coords:
-        _walk(inner, xs, ys)
+    first = coords[0]
+    if isinstance(first, int | float) and not isinstance(first, bool):
+        if len(coords) < 2 or not all(isinstance(c, int | float) and not isinstance(c, bool) for c in coords):
+            raise ValueError(f"a position must be numbers, got {coords!r:.60}")
+        xs.append(coords[0])
+        ys.append(coords[1])
+        return list(coords)
+    return [_copy(inner, xs, ys) for inner in coords]
 
 
 def geometry(reader: Reader, raw: Any, path: str, ledger: Ledger) -> tuple[dict[str, Any], list[float]]:
@@ -174,12 +176,15 @@ def geometry(reader: Reader, raw: Any, path: str, ledger: Ledger) -> tuple[dict[
     xs: list[float] = []
     ys: list[float] = []
     try:
-        _walk(raw.get("coordinates"), xs, ys)
+        coordinates = _copy(raw.get("coordinates"), xs, ys)
     except ValueError as exc:
         raise reader.error("geometry", f"is not a GeoJSON geometry: {exc}") from exc
-    if not all(-180 <= x <= 180 for x in xs) or not all(-90 <= y <= 90 for y in ys):
+    bbox = [min(xs), min(ys), max(xs), max(ys)]
+    if bbox[0] < -180 or bbox[2] > 180 or bbox[1] < -90 or bbox[3] > 90:
         raise reader.error("geometry", "has coordinates outside longitude/latitude")
-    return copy_json(dict(raw)), [min(xs), min(ys), max(xs), max(ys)]
+    footprint = {k: copy_json(v) for k, v in raw.items() if k != "coordinates"}
+    footprint["coordinates"] = coordinates
+    return footprint, bbox
 
 
 # --- CRS -----------------------------------------------------------------------------------------------------
