@@ -113,10 +113,10 @@ WORLD_BBOX: Final = [-180.0, -90.0, 180.0, 90.0]
 METADATA_ASSET: Final = "metadata"
 _META_PREFIX: Final = "dl:meta."
 
-META: Final = Table(PROVIDER, "JSON:API meta (v1 documents)", (
+META: Final = Table(PROVIDER, "v1 document meta", (
     Field("modified", "updated", DATETIME, str),
 ), _META_PREFIX)
-PRODUCT_V1: Final = Table(PROVIDER, "product (v1)", (
+PRODUCT_V1: Final = Table(PROVIDER, "v1 product", (
     Field("title", "title", IDENTITY, str),
     Field("description", "description", IDENTITY, str),
     Field("tags", "keywords", IDENTITY, list),
@@ -124,20 +124,20 @@ PRODUCT_V1: Final = Table(PROVIDER, "product (v1)", (
     Field("processing_level", "summaries.processing:level", one_of_list(), str),
     Field("resolution", "summaries.gsd", one_of_list(), note="when a positive number"),
 ), PREFIX, own=(
-    ("id (`products/search`: product)", "`id`", "namespaced ids kept"),
-    ("start_date, end_date (or start_datetime, end_datetime)", "`extent.temporal`",
+    ("id (products/search: product)", "id", "namespaced ids kept"),
+    ("start_date, end_date (or start_datetime, end_datetime)", "extent.temporal",
      "m/d/yyyy as RFC 3339; `present` is an open end (null)"),
 ))
-PRODUCT_V2: Final = Table(PROVIDER, "product (v2)", (
+PRODUCT_V2: Final = Table(PROVIDER, "v2 product", (
     Field("name", "title", IDENTITY, str),
     Field("description", "description", IDENTITY, str),
     Field("tags", "keywords", IDENTITY, list),
     Field("created", "created", DATETIME, str),
     Field("modified", "updated", DATETIME, str),
 ), PREFIX, own=(
-    ("id", "`id`", ""),
-    ("start_datetime, end_datetime", "`extent.temporal`", "null is an open end"),
-    ("resolution_min, resolution_max", "`summaries.gsd`", "`{minimum, maximum}` in metres"),
+    ("id", "id", ""),
+    ("start_datetime, end_datetime", "extent.temporal", "null is an open end"),
+    ("resolution_min, resolution_max", "summaries.gsd", "{minimum, maximum} in metres"),
 ))
 TABLES: Final = (PRODUCT_V1, PRODUCT_V2, BAND_V1, BAND_V2, IMAGE_V1, IMAGE_V2, META)
 _PRODUCT_TABLES: Final = {V1: PRODUCT_V1, V2: PRODUCT_V2}

@@ -82,7 +82,7 @@ _COMMON: Final = (
     Field("description", "description", kind=str),
     Field("nodata", "nodata", NUMBER, note="a number; null is the usual v1 value"),
 )
-BAND_V1: Final = Table(PROVIDER, "band (v1)", (
+BAND_V1: Final = Table(PROVIDER, "v1 band", (
     *_COMMON,
     Field("name_common", COMMON_NAME, kind=str, note="when a STAC common name"),
     Field("dtype", "data_type", DTYPE, str),
@@ -91,11 +91,11 @@ BAND_V1: Final = Table(PROVIDER, "band (v1)", (
     Field("wavelength_fwhm", FWHM, NM_TO_UM, note="when `wavelength_unit` is nm"),
     Field("nbits", "raster:bits_per_sample", NUMBER, int),
 ), PREFIX, own=(
-    ("id", "(the band id: `<product id>:<name>`)", "rebuilt"),
+    ("id", "(the band id: <product id>:<name>)", "rebuilt"),
     ("product", "(the Collection id)", "rebuilt"),
-    ("data_range + physical_range", f"`{SCALE}`, `{OFFSET}`", "the linear map; both also kept as `dl:`"),
+    ("data_range + physical_range", f"{SCALE}, {OFFSET}", "the linear map; both also kept as `dl:`"),
 ))
-BAND_V2: Final = Table(PROVIDER, "band (v2)", (
+BAND_V2: Final = Table(PROVIDER, "v2 band", (
     *_COMMON,
     Field("data_type", "data_type", DTYPE, str),
     Field("resolution", RESOLUTION, METRES_V2),
@@ -104,7 +104,7 @@ BAND_V2: Final = Table(PROVIDER, "band (v2)", (
 ), PREFIX, own=(
     ("id", "(the band id)", "rebuilt"),
     ("product_id", "(the Collection id)", "rebuilt"),
-    ("data_range + physical_range", f"`{SCALE}`, `{OFFSET}`", "the linear map; both also kept as `dl:`"),
+    ("data_range + physical_range", f"{SCALE}, {OFFSET}", "the linear map; both also kept as `dl:`"),
 ))
 
 

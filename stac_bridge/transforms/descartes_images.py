@@ -89,13 +89,13 @@ def _common(when: Codec) -> tuple[Field, ...]:
 
 
 _OWN: Final = (
-    ("geometry", "`geometry`, `bbox`", "a GeoJSON string is parsed"),
-    ("geotrans", f"`{TRANSFORM_PROP}`", "GDAL order -> affine order"),
-    ("cs_code / proj4 / projcs", f"`{CODE_PROP}`, or `{WKT2_PROP}`", "EPSG where pyproj finds one; PROJ.4 kept "
+    ("geometry", "geometry, bbox", "a GeoJSON string is parsed"),
+    ("geotrans", TRANSFORM_PROP, "GDAL order -> affine order"),
+    ("cs_code / proj4 / projcs", f"{CODE_PROP}, or {WKT2_PROP}", "EPSG where pyproj finds one; PROJ.4 kept "
      "in the ledger; `projcs` is the CRS name"),
-    ("files", "assets `file-<i>`", "one data asset per file"),
+    ("files", "assets file-<i>", "one data asset per file"),
 )
-IMAGE_V1: Final = Table(PROVIDER, "image (v1)", (
+IMAGE_V1: Final = Table(PROVIDER, "v1 image", (
     *_common(DATETIME),
     Field("key", "title", IDENTITY, str, note="the image name; also the end of the id"),
     Field("sat_id", "platform", IDENTITY, str),
@@ -103,12 +103,12 @@ IMAGE_V1: Final = Table(PROVIDER, "image (v1)", (
     Field("descartes_version", "processing:version", IDENTITY, str),
 ), PREFIX, own=(
     *_OWN,
-    ("raster_size", f"`{SHAPE_PROP}`", "[width, height] -> [rows, cols]"),
-    ("file_sizes, file_md5s", "assets `file:size`, `file:checksum`", "md5 -> multihash `d510...`"),
-    ("bucket, directory", "asset hrefs `gs://<bucket>/<directory>/<file>`", "one value or one per file"),
-    ("id, product", "`id`, `collection`", "rebuilt"),
+    ("raster_size", SHAPE_PROP, "[width, height] -> [rows, cols]"),
+    ("file_sizes, file_md5s", "assets file:size, file:checksum", "md5 -> multihash d510..."),
+    ("bucket, directory", "asset hrefs gs://<bucket>/<directory>/<file>", "one value or one per file"),
+    ("id, product", "id, collection", "rebuilt"),
 ))
-IMAGE_V2: Final = Table(PROVIDER, "image (v2)", (
+IMAGE_V2: Final = Table(PROVIDER, "v2 image", (
     *_common(ISO_DATETIME),
     Field("name", "title", IDENTITY, str, note="the image name; also the end of the id"),
     Field("satellite_id", "platform", IDENTITY, str),
@@ -116,8 +116,8 @@ IMAGE_V2: Final = Table(PROVIDER, "image (v2)", (
     Field("modified", "updated", ISO_DATETIME, str),
 ), PREFIX, own=(
     *_OWN,
-    ("x_pixels, y_pixels", f"`{SHAPE_PROP}`", "[rows, cols] = [y_pixels, x_pixels]"),
-    ("product_id", "`collection`", "rebuilt"),
+    ("x_pixels, y_pixels", SHAPE_PROP, "[rows, cols] = [y_pixels, x_pixels]"),
+    ("product_id", "collection", "rebuilt"),
 ))
 TABLES: Final = {V1: IMAGE_V1, "v2": IMAGE_V2}
 
