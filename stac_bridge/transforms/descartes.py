@@ -17,51 +17,48 @@ Everything here is pure: no network, no files, no clock.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from functools import lru_cache
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Final
-from urllib.parse import quote
 
 import pystac
 from pystac.extensions.projection import SHAPE_PROP, TRANSFORM_PROP
 
 from stac_bridge.errors import TransformError
-from stac_bridge.transforms._common import copy_json, format_datetime, parse_datetime
+from stac_bridge.transforms._common import copy_json
 from stac_bridge.transforms.descartes_bands import (
     BAND_V1,
     BAND_V2,
     PREFIX,
-    band_to_entry,
-    split_plain,
-    bands_by_file,
-    entry_to_band,
     note_ids,
-    prepare,
     product_context,
+    split_plain,
 )
 from stac_bridge.transforms.descartes_forms import (
     ATTRIBUTES,
-    BAND,
     DOCUMENT,
     FEATURE,
     IMAGE,
-    PRODUCT,
+    META,
+    META_PREFIX,
+    NOTHING,
     PROVIDER,
-    SEARCH,
+    STAC_VERSION,
+    TRANSFORM_VERSION,
     V1,
-    V2,
     Form,
+    api_url,
+    as_dict,
     envelope,
+    forms_of,
     note_envelope,
     str_id,
     unwrap,
+    via_link,
 )
 from stac_bridge.transforms.descartes_images import (
     IMAGE_V1,
     IMAGE_V2,
-    TABLES as IMAGE_TABLES,
     assets_to_files_v1,
     assets_to_files_v2,
     crs_from_stac,
@@ -75,240 +72,33 @@ from stac_bridge.transforms.descartes_images import (
     shape_to_raster_size,
     transform_to_geotrans,
 )
-from stac_bridge.transforms.kernel import (
-    DATETIME,
-    IDENTITY,
-    SOURCE,
-    Field,
-    Ledger,
-    Reader,
-    Table,
-    declare_extensions,
-    one_of_list,
-    same_json,
-    source_of,
-    source_tag,
+from stac_bridge.transforms.descartes_images import TABLES as IMAGE_TABLES
+from stac_bridge.transforms.descartes_products import (
+    PRODUCT_V1,
+    PRODUCT_V2,
+    collection_dict,
+    stac_to_product,
 )
+from stac_bridge.transforms.kernel import SOURCE, Ledger, Reader, declare_extensions, same_json, source_tag
 
 __all__ = [
     "ADAPTER",
     "TABLES",
+    "TRANSFORM_VERSION",
     "DescartesAdapter",
+    "api_url",
+    "collection_dict",
     "image_to_stac",
     "item_dict",
-    "collection_dict",
     "product_to_stac",
     "stac_to_client_calls",
     "stac_to_image",
     "stac_to_product",
 ]
 
-#: Bumped whenever the STAC this module writes changes.
-TRANSFORM_VERSION: Final = 2
-STAC_VERSION: Final = "1.1.0"
-#: The DL v2 catalog API, where every product and image can be read (``/products/{id}``, ``/images/{id}``).
-API: Final = "https://platform.descarteslabs.com/metadata/v1/catalog/v2"
-HOST: Final = {"name": "Descartes Labs", "roles": ["host", "processor"], "url": "https://descarteslabs.com"}
-WORLD_BBOX: Final = [-180.0, -90.0, 180.0, 90.0]
 METADATA_ASSET: Final = "metadata"
-_META_PREFIX: Final = "dl:meta."
 
-META: Final = Table(PROVIDER, "v1 document meta", (
-    Field("modified", "updated", DATETIME, str),
-), _META_PREFIX)
-PRODUCT_V1: Final = Table(PROVIDER, "v1 product", (
-    Field("title", "title", IDENTITY, str),
-    Field("description", "description", IDENTITY, str),
-    Field("tags", "keywords", IDENTITY, list),
-    Field("sensor", "summaries.instruments", one_of_list(), str),
-    Field("processing_level", "summaries.processing:level", one_of_list(), str),
-    Field("resolution", "summaries.gsd", one_of_list(), note="when a positive number"),
-), PREFIX, own=(
-    ("id (products/search: product)", "id", "namespaced ids kept"),
-    ("start_date, end_date (or start_datetime, end_datetime)", "extent.temporal",
-     "m/d/yyyy as RFC 3339; `present` is an open end (null)"),
-))
-PRODUCT_V2: Final = Table(PROVIDER, "v2 product", (
-    Field("name", "title", IDENTITY, str),
-    Field("description", "description", IDENTITY, str),
-    Field("tags", "keywords", IDENTITY, list),
-    Field("created", "created", DATETIME, str),
-    Field("modified", "updated", DATETIME, str),
-), PREFIX, own=(
-    ("id", "id", ""),
-    ("start_datetime, end_datetime", "extent.temporal", "null is an open end"),
-    ("resolution_min, resolution_max", "summaries.gsd", "{minimum, maximum} in metres"),
-))
 TABLES: Final = (PRODUCT_V1, PRODUCT_V2, BAND_V1, BAND_V2, IMAGE_V1, IMAGE_V2, META)
-_PRODUCT_TABLES: Final = {V1: PRODUCT_V1, V2: PRODUCT_V2}
-_US_DATE: Final = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-
-
-def api_url(kind: str, record_id: str) -> str:
-    """The record at the DL v2 catalog API (``.../products/{id}``, ``.../images/{id}``), id percent-encoded."""
-    return f"{API}/{kind}s/{quote(record_id, safe='')}"
-
-
-def _via(kind: str, record_id: str) -> dict[str, Any]:
-    return {"rel": "via", "href": api_url(kind, record_id), "type": "application/json",
-            "title": f"Descartes Labs catalog {kind}"}
-
-
-def _fits_product(name: str, value: Any, attrs: Mapping[str, Any]) -> bool:
-    if name == "resolution":
-        return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-    if name == "tags":
-        return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
-    return isinstance(value, str) and bool(value)
-
-
-# --- product time span ------------------------------------------------------------------------------------
-
-def _dl_time(reader: Reader, name: str) -> str | None:
-    raw = reader.get(name, str)
-    if raw is None or raw.strip().lower() == "present":
-        return None
-    match = _US_DATE.match(raw.strip())
-    try:
-        if match:
-            month, day, year = (int(g) for g in match.groups())
-            return format_datetime(dt.datetime(year, month, day, tzinfo=dt.UTC))
-        return format_datetime(parse_datetime(raw))
-    except ValueError as exc:
-        raise reader.error(name, f"is not a date or datetime: {raw!r:.80}") from exc
-
-
-def _us_date(value: str | None) -> str:
-    if value is None:
-        return "present"
-    when = parse_datetime(value)
-    if when.time() == dt.time(0) and when.utcoffset() == dt.timedelta(0):
-        return f"{when.month}/{when.day}/{when.year}"
-    return value
-
-
-def _interval_in(reader: Reader, version: str, ledger: Ledger) -> list[str | None]:
-    attrs = reader.record
-    if version == V1:
-        names = [("start_date", "start_datetime"), ("end_date", "end_datetime")]
-        bounds = [next((t for t in (_dl_time(reader, n) for n in pair) if t is not None), None) for pair in names]
-    else:
-        bounds = [_dl_time(reader, "start_datetime"), _dl_time(reader, "end_datetime")]
-    back = _interval_out(bounds, version)
-    for name in ("start_date", "end_date", "start_datetime", "end_datetime"):
-        if name in attrs and not same_json(back.get(name, _NOTHING), attrs[name]):
-            ledger.keep[reader.path(name)] = copy_json(attrs[name])
-        elif name not in attrs and name in back:
-            ledger.absent.append(reader.path(name))
-    return bounds
-
-
-_NOTHING: Final = object()
-
-
-def _interval_out(bounds: Sequence[str | None], version: str) -> dict[str, Any]:
-    if version == V1:
-        return {"start_date": _us_date(bounds[0]) if bounds[0] else "present", "end_date": _us_date(bounds[1])}
-    return {"start_datetime": bounds[0], "end_datetime": bounds[1]}
-
-
-def _gsd_range(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
-    low, high = attrs.get("resolution_min"), attrs.get("resolution_max")
-    values = []
-    for value in (low, high):
-        if not (isinstance(value, Mapping) and set(value) == {"value", "unit"} and value["unit"] == "meters"
-                and isinstance(value["value"], int | float) and not isinstance(value["value"], bool)):
-            return None
-        values.append(value["value"])
-    return {"minimum": values[0], "maximum": values[1]}
-
-
-# --- products <-> Collections -----------------------------------------------------------------------------
-
-def collection_dict(product: Mapping[str, Any], bands: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """:func:`product_to_stac` as a plain dict (the adapter's hot path: no pystac objects)."""
-    unwrapped = unwrap(product, PRODUCT)
-    form, attrs = unwrapped.form, unwrapped.attrs
-    at = ".".join(p for p in (PRODUCT, form.at) if p)
-    first = Reader(PROVIDER, attrs, record_id=unwrapped.record_id, at=at)
-    product_id = unwrapped.record_id or first.require("id", str)
-    reader = Reader(PROVIDER, attrs, record_id=product_id, at=at)
-    ledger = Ledger()
-    usable, moved = prepare(attrs, frozenset({"resolution", "tags", "description"}), _fits_product, {})
-    flat = _PRODUCT_TABLES[form.version].encode(Reader(PROVIDER, usable, record_id=product_id, at=at), ledger)
-    flat.update(moved)
-    interval = _interval_in(reader, form.version, ledger)
-    usual_ids = {"product": product_id} if form.shape == SEARCH else (
-        {"id": product_id} if form.shape == ATTRIBUTES and form.version == V1 else {})
-    note_ids(attrs, usual_ids, ("id", "product"), at, ledger)
-    for name in ("id", "product", "start_date", "end_date", "start_datetime", "end_datetime",
-                 "resolution_min", "resolution_max"):
-        flat.pop(PREFIX + name, None)
-    summaries = {k.partition(".")[2]: flat.pop(k) for k in list(flat) if k.startswith("summaries.")}
-    gsd = _gsd_range(attrs) if form.version == V2 else None
-    if gsd is not None:
-        summaries["gsd"] = gsd
-    elif form.version == V2:
-        flat.update({PREFIX + n: copy_json(attrs[n]) for n in ("resolution_min", "resolution_max") if n in attrs})
-    if form.shape == DOCUMENT:
-        data = product["data"]
-        if isinstance(data.get("meta"), Mapping):
-            flat.update(META.encode(Reader(PROVIDER, data["meta"], record_id=product_id, at="product.data.meta"),
-                                    ledger))
-        note_envelope(product, envelope(form, product_id, None, {}),
-                      frozenset({at, "product.data.meta"}), PRODUCT, ledger)
-    if "description" not in flat:
-        ledger.absent.append(reader.path("description"))
-    band_tag, entries = _bands_in(bands, product_id, ledger)
-    kind = form.tag + (f"+{band_tag}" if band_tag else "")
-    if entries:
-        summaries["bands"] = entries
-    collection: dict[str, Any] = {
-        "type": "Collection",
-        "stac_version": STAC_VERSION,
-        "id": product_id,
-        "description": flat.pop("description", None) or flat.get("title") or product_id,
-        "license": "other",
-        "providers": [copy_json(HOST)],
-        "extent": {"spatial": {"bbox": [list(WORLD_BBOX)]}, "temporal": {"interval": [interval]}},
-        "links": [_via(PRODUCT, product_id)],
-        **flat,
-        SOURCE: source_tag(PROVIDER, kind, TRANSFORM_VERSION),
-    }
-    if summaries:
-        collection["summaries"] = summaries
-    item_assets = {f"file-{i}": {"title": f"File {i}", "roles": ["data"], "bands": file_bands}
-                   for i, file_bands in sorted(bands_by_file(entries).items())}
-    if item_assets:
-        collection["item_assets"] = item_assets
-    band_keys = frozenset(k for entry in entries for k in entry)
-    uris = _collection_schemas(frozenset(collection), frozenset(summaries), band_keys)
-    if uris:
-        collection["stac_extensions"] = list(uris)
-    ledger.attach(collection)
-    return collection
-
-
-@lru_cache(maxsize=256)
-def _collection_schemas(keys: frozenset[str], summary_keys: frozenset[str],
-                        band_keys: frozenset[str]) -> tuple[str, ...]:
-    """:func:`declare_extensions` of a Collection from its field names (the same names give the same schemas)."""
-    stub: dict[str, Any] = dict.fromkeys(keys - {"summaries", "item_assets", "extent", "links", "providers"})
-    stub["summaries"] = {**dict.fromkeys(summary_keys - {"bands"}), "bands": [dict.fromkeys(band_keys)]}
-    return tuple(declare_extensions(stub).get("stac_extensions", ()))
-
-
-def _bands_in(bands: Any, product_id: str, ledger: Ledger) -> tuple[str | None, list[dict[str, Any]]]:
-    if isinstance(bands, str | bytes) or not isinstance(bands, Sequence):
-        raise TransformError(PROVIDER, product_id, "bands", "must be a list of band records")
-    entries, tags = [], []
-    for index, band in enumerate(bands):
-        entry, form = band_to_entry(band, product_id, f"bands.{index}", ledger)
-        entries.append(entry)
-        tags.append(form.tag)
-    if len(set(tags)) > 1:
-        raise TransformError(PROVIDER, product_id, "bands", f"mixes record forms ({', '.join(sorted(set(tags)))})")
-    return (tags[0] if tags else None), entries
 
 
 def product_to_stac(product: Mapping[str, Any], bands: Sequence[Mapping[str, Any]]) -> pystac.Collection:
@@ -334,59 +124,6 @@ def product_to_stac(product: Mapping[str, Any], bands: Sequence[Mapping[str, Any
     return pystac.Collection.from_dict(collection_dict(product, bands), preserve_dict=False, migrate=False)
 
 
-def _as_dict(stac: Any, what: str) -> dict[str, Any]:
-    if isinstance(stac, pystac.STACObject):
-        return stac.to_dict(include_self_link=False, transform_hrefs=False)
-    if isinstance(stac, Mapping):
-        return dict(stac)
-    raise TransformError(PROVIDER, None, None, f"expected a STAC {what}, got {type(stac).__name__}")
-
-
-def _forms(stac: Mapping[str, Any], kind: str) -> tuple[Form, Form | None]:
-    source = source_of(stac)
-    tag = source[1] if source is not None and source[0] == PROVIDER else ""
-    own, _, band = tag.partition("+")
-    return Form.of_tag(own, kind), (Form.of_tag(band, BAND) if band else None)
-
-
-def stac_to_product(collection: pystac.Collection | Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Translate a STAC Collection back to a DL product and its bands, in their own forms.
-
-    One made by :func:`product_to_stac` comes back exactly (with its ledger; a typical record also without);
-    any other Collection comes back as v1 attributes.
-
-    Raises:
-        TransformError: the Collection has no id.
-    """
-    coll = _as_dict(collection, "Collection")
-    product_id = str_id(coll.get("id"))
-    if product_id is None:
-        raise TransformError(PROVIDER, None, "id", "is missing")
-    form, band_form = _forms(coll, PRODUCT)
-    ledger = Ledger.of(coll)
-    summaries = coll.get("summaries") or {}
-    flat = {k: v for k, v in coll.items() if not k.startswith(_META_PREFIX)}
-    flat.update({f"summaries.{k}": v for k, v in summaries.items() if k not in ("bands", "gsd") or form.version == V1})
-    attrs = _PRODUCT_TABLES[form.version].decode(flat)
-    interval = (coll.get("extent", {}).get("temporal", {}).get("interval") or [[None, None]])[0]
-    attrs.update(_interval_out(interval, form.version))
-    gsd = summaries.get("gsd")
-    if form.version == V2 and isinstance(gsd, Mapping):
-        attrs["resolution_min"] = {"value": gsd.get("minimum"), "unit": "meters"}
-        attrs["resolution_max"] = {"value": gsd.get("maximum"), "unit": "meters"}
-    record = envelope(form, product_id, None, attrs)
-    if form.shape == DOCUMENT and form.version == V1:
-        meta = META.decode({k: v for k, v in coll.items() if k.startswith(_META_PREFIX) or k == "updated"})
-        if meta:
-            record["data"]["meta"] = meta
-    record = ledger.apply(record, PRODUCT)
-    entries = summaries.get("bands") or []
-    band_form = band_form or Form(BAND, form.version, ATTRIBUTES)
-    bands = [entry_to_band(e, band_form, product_id, ledger, f"bands.{i}") for i, e in enumerate(entries)
-             if isinstance(e, Mapping)]
-    return record, bands
-
-
 # --- images <-> Items -------------------------------------------------------------------------------------
 
 def _image_id(attrs: Mapping[str, Any], record_id: str | None, form: Form, reader: Reader) -> str:
@@ -404,7 +141,7 @@ def _image_id(attrs: Mapping[str, Any], record_id: str | None, form: Form, reade
 def _compare(actual: Mapping[str, Any], back: Mapping[str, Any], names: Iterable[str], reader: Reader,
              ledger: Ledger) -> None:
     for name in names:
-        if name in actual and not same_json(back.get(name, _NOTHING), actual[name]):
+        if name in actual and not same_json(back.get(name, NOTHING), actual[name]):
             ledger.keep[reader.path(name)] = copy_json(actual[name])
         elif name not in actual and name in back:
             ledger.absent.append(reader.path(name))
@@ -480,7 +217,7 @@ def item_dict(image: Mapping[str, Any], product: Mapping[str, Any] | None = None
             if asset is not None:
                 asset["bands"] = [dict(band) for band in file_bands]  # band fields are scalars
         band_keys = context.band_keys
-    via = _via(IMAGE, item_id)
+    via = via_link(IMAGE, item_id)
     if vendor:
         assets[METADATA_ASSET] = {"href": via["href"], "type": "application/json",
                                   "title": "Descartes Labs image record", "roles": ["metadata"], **vendor}
@@ -556,19 +293,19 @@ def stac_to_image(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     Raises:
         TransformError: the Item has no id or no properties object.
     """
-    stac = _as_dict(item, "Item")
+    stac = as_dict(item, "Item")
     item_id = str_id(stac.get("id"))
     if item_id is None:
         raise TransformError(PROVIDER, None, "id", "is missing")
     properties = stac.get("properties")
     if not isinstance(properties, Mapping):
         raise TransformError(PROVIDER, item_id, "properties", "must be an object")
-    form, _ = _forms(stac, IMAGE)
+    form, _ = forms_of(stac, IMAGE)
     version = form.version
     assets = stac.get("assets") or {}
     metadata = assets.get(METADATA_ASSET) or {}
-    flat = {k: v for k, v in properties.items() if not k.startswith(_META_PREFIX)}
-    flat.update({k: v for k, v in metadata.items() if k.startswith(PREFIX) and not k.startswith(_META_PREFIX)})
+    flat = {k: v for k, v in properties.items() if not k.startswith(META_PREFIX)}
+    flat.update({k: v for k, v in metadata.items() if k.startswith(PREFIX) and not k.startswith(META_PREFIX)})
     ledger = Ledger.of(stac)
     kept = {path.removeprefix(f"{form.at}.") for path in ledger.keep}
     # A field the ledger keeps whole is not rebuilt from its flat keys (which may not say it: names with dots).
@@ -587,7 +324,7 @@ def stac_to_image(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
         attrs["geometry"] = copy_json(stac.get("geometry"))
     record = envelope(form, item_id, collection_id, attrs, copy_json(stac.get("geometry")))
     if form.shape == DOCUMENT and version == V1:
-        meta = META.decode({**{k: v for k, v in metadata.items() if k.startswith(_META_PREFIX)},
+        meta = META.decode({**{k: v for k, v in metadata.items() if k.startswith(META_PREFIX)},
                             **({"updated": properties["updated"]} if "updated" in properties else {})})
         if meta:
             record["data"]["meta"] = meta

@@ -1,5 +1,8 @@
-"""The Descartes Labs adapter: classify raw records, translate them (dicts on the hot path), link images to
-their product and bands, and export STAC as descarteslabs client calls."""
+"""The Descartes Labs adapter.
+
+It classifies raw records, translates them (dicts on the hot path), links images to their product and bands, and
+exports STAC as descarteslabs client calls.
+"""
 
 from __future__ import annotations
 

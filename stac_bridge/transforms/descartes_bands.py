@@ -245,8 +245,8 @@ def entry_to_band(entry: Mapping[str, Any], form: Form, product_id: str | None, 
     """A ``bands`` entry back as the band record of ``form`` (the ledger applied)."""
     table = BAND_V1 if form.version == V1 else BAND_V2
     attrs = table.decode({k: v for k, v in entry.items() if k not in (SCALE, OFFSET)})
-    for name, value in _BAND_DEFAULTS[form.version].items():
-        attrs.setdefault(name, value)
+    for field, value in _BAND_DEFAULTS[form.version].items():
+        attrs.setdefault(field, value)
     name = entry.get("name")
     band_id = (f"{product_id}:{name}" if product_id else str(name)) if name is not None else None
     attrs.update(_own_fields(form, band_id, product_id))
@@ -260,8 +260,9 @@ def _plain(value: Any) -> bool:
 
 def split_plain(attrs: Mapping[str, Any], mapped: frozenset[str], own: frozenset[str], reader: Reader,
                 ledger: Ledger) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The attributes the table must see (not ``own``: the caller translates those), and the unmapped plain
-    ones as ``dl:`` fields.
+    """The attributes a table must see, and the unmapped plain ones as ``dl:`` fields.
+
+    ``own`` fields are left out (the caller translates them).
 
     Plain: scalars, arrays of scalars, and objects of scalars such as ``extra_properties`` (flattened:
     ``dl:extra_properties.<name>``; kept whole in the ledger when a name has a dot or is a number, which the

@@ -13,7 +13,7 @@ from typing import Any, Final
 import pystac
 
 from stac_bridge.errors import TransformError
-from stac_bridge.transforms.descartes_forms import PROVIDER, V2, Form, str_id, unwrap
+from stac_bridge.transforms.descartes_forms import PROVIDER, V2, Form, as_dict, str_id, unwrap
 
 #: v2 names of fields the v1 client knows under another name.
 _V1_NAMES: Final = {
@@ -68,8 +68,11 @@ def _v1_attrs(version: str, attrs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _v1_image(attrs: dict[str, Any]) -> dict[str, Any]:
-    """A v2 image's attributes in v1 fields: ``x_pixels``/``y_pixels`` -> ``raster_size``, ``files`` objects
-    -> ``bucket`` + ``files`` + ``file_sizes`` + ``file_md5s``."""
+    """A v2 image's attributes in v1 fields.
+
+    ``x_pixels``/``y_pixels`` become ``raster_size``, ``files`` objects ``bucket`` + ``files`` + ``file_sizes``
+    + ``file_md5s``.
+    """
     if "x_pixels" in attrs and "y_pixels" in attrs:
         attrs["raster_size"] = [attrs.pop("x_pixels"), attrs.pop("y_pixels")]
     files = attrs.get("files")
@@ -124,7 +127,7 @@ def stac_to_client_calls(
     """
     from stac_bridge.transforms import descartes
 
-    coll = descartes._as_dict(collection, "Collection")
+    coll = as_dict(collection, "Collection")
     product_id = str_id(coll.get("id"))
     if product_id is None:
         raise TransformError(PROVIDER, None, "id", "is missing")
@@ -150,7 +153,7 @@ def stac_to_client_calls(
         form, attrs = _attrs(record, "image")
         if form.version == V2:
             attrs = _v1_image(attrs)
-        item_id = str(descartes._as_dict(item, "Item").get("id"))
+        item_id = str(as_dict(item, "Item").get("id"))
         name = item_id[len(product_id) + 1:] if item_id.startswith(product_id + ":") else item_id
         image_calls.append({"product_id": product_id, "image_id": name, **_kwargs(attrs)})
     return {"add_product": product_call, "add_band": band_calls, "add_image": image_calls}

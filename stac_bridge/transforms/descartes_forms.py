@@ -14,10 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import quote
+
+import pystac
 
 from stac_bridge.errors import TransformError
 from stac_bridge.transforms._plain import copy_json
-from stac_bridge.transforms.kernel import Ledger, same_json
+from stac_bridge.transforms.kernel import DATETIME, Field, Ledger, Table, same_json, source_of
 
 PROVIDER: Final = "descartes"
 V1: Final = "v1"
@@ -198,3 +201,44 @@ def note_envelope(actual: Mapping[str, Any], usual: Mapping[str, Any], skip: fro
 
 
 _NONE: Final = object()
+
+#: Bumped whenever the STAC this module writes changes.
+TRANSFORM_VERSION: Final = 2
+STAC_VERSION: Final = "1.1.0"
+#: The DL v2 catalog API, where every product and image can be read (``/products/{id}``, ``/images/{id}``).
+API: Final = "https://platform.descarteslabs.com/metadata/v1/catalog/v2"
+META_PREFIX: Final = "dl:meta."
+#: A v1 document's ``meta``: ``modified`` is the record's ``updated``, the rest stays under ``dl:meta.``.
+META: Final = Table(PROVIDER, "v1 document meta", (
+    Field("modified", "updated", DATETIME, str),
+), META_PREFIX)
+#: A value no record has (for comparisons with what may be missing).
+NOTHING: Final = object()
+
+
+def api_url(kind: str, record_id: str) -> str:
+    """The record at the DL v2 catalog API (``.../products/{id}``, ``.../images/{id}``), id percent-encoded."""
+    return f"{API}/{kind}s/{quote(record_id, safe='')}"
+
+
+def via_link(kind: str, record_id: str) -> dict[str, Any]:
+    """The ``via`` link of a STAC object to its DL record."""
+    return {"rel": "via", "href": api_url(kind, record_id), "type": "application/json",
+            "title": f"Descartes Labs catalog {kind}"}
+
+
+def as_dict(stac: Any, what: str) -> dict[str, Any]:
+    """A STAC object (pystac or dict) as a dict."""
+    if isinstance(stac, pystac.STACObject):
+        return stac.to_dict(include_self_link=False, transform_hrefs=False)
+    if isinstance(stac, Mapping):
+        return dict(stac)
+    raise TransformError(PROVIDER, None, None, f"expected a STAC {what}, got {type(stac).__name__}")
+
+
+def forms_of(stac: Mapping[str, Any], kind: str) -> tuple[Form, Form | None]:
+    """The form a STAC object was made from (and its bands' form), from ``stac_bridge:source``."""
+    source = source_of(stac)
+    tag = source[1] if source is not None and source[0] == PROVIDER else ""
+    own, _, band = tag.partition("+")
+    return Form.of_tag(own, kind), (Form.of_tag(band, BAND) if band else None)

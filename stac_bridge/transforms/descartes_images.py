@@ -8,6 +8,7 @@ finds an EPSG code, else ``proj:wkt2``), and the files (v1 names joined to their
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -34,8 +35,19 @@ from stac_bridge.transforms._common import (
 )
 from stac_bridge.transforms.descartes_bands import PREFIX, prepare
 from stac_bridge.transforms.descartes_forms import PROVIDER, V1
-from stac_bridge.transforms.kernel import DATETIME, IDENTITY, NUMBER, PERCENT, Codec, Field, Ledger, Reader, \
-    Table, lower_case, same_json
+from stac_bridge.transforms.kernel import (
+    DATETIME,
+    IDENTITY,
+    NUMBER,
+    PERCENT,
+    Codec,
+    Field,
+    Ledger,
+    Reader,
+    Table,
+    lower_case,
+    same_json,
+)
 
 ASSET_KEY: Final = "file-{}"
 _MEDIA_TYPES: Final = {
@@ -220,8 +232,10 @@ def _is_wkt(value: str) -> bool:
 
 
 def crs_to_stac(reader: Reader, attrs: Mapping[str, Any], out: dict[str, Any], ledger: Ledger) -> None:
-    """``cs_code`` / ``proj4`` / ``projcs`` -> ``proj:code`` or ``proj:wkt2``; what the way back cannot rebuild
-    goes to the ledger."""
+    """``cs_code`` / ``proj4`` / ``projcs`` -> ``proj:code`` or ``proj:wkt2``.
+
+    What the way back cannot rebuild (a PROJ.4 text, an unusual ``projcs``) goes to the ledger.
+    """
     cs_code = reader.get("cs_code", str)
     if cs_code is not None:
         out[CODE_PROP] = reader.convert("cs_code", _epsg, "a known CRS (EPSG:<code>)")
@@ -320,10 +334,8 @@ def data_asset(href: str, size: Any, md5: Any) -> dict[str, Any]:
     if isinstance(size, int) and not isinstance(size, bool) and size >= 0:
         asset["file:size"] = size
     if isinstance(md5, str):
-        try:
+        with contextlib.suppress(ValueError):
             asset["file:checksum"] = md5_to_multihash(md5)
-        except ValueError:
-            pass
     return asset
 
 
@@ -360,7 +372,7 @@ def files_v1_to_assets(reader: Reader) -> dict[str, dict[str, Any]]:
 
 def data_assets(assets: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The data assets ``file-0``, ``file-1``... in order."""
-    found = []
+    found: list[Mapping[str, Any]] = []
     while ASSET_KEY.format(len(found)) in assets:
         found.append(assets[ASSET_KEY.format(len(found))])
     return found
@@ -382,10 +394,8 @@ def assets_to_files_v1(assets: Mapping[str, Any]) -> dict[str, Any]:
     if all("file:size" in a for a in found):
         out["file_sizes"] = [a["file:size"] for a in found]
     if all("file:checksum" in a for a in found):
-        try:
+        with contextlib.suppress(ValueError):
             out["file_md5s"] = [multihash_to_md5(a["file:checksum"]) for a in found]
-        except ValueError:
-            pass
     return out
 
 

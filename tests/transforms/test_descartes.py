@@ -347,7 +347,8 @@ def test_bad_products_and_bands() -> None:
     band["data"]["attributes"]["dtype"] = 16
     with pytest.raises(TransformError) as caught:
         descartes.product_to_stac(product, [band])
-    assert (caught.value.record_id, caught.value.field) == ("landsat:LC08:PRE:TOAR:nir", "bands.0.data.attributes.dtype")
+    assert (caught.value.record_id, caught.value.field) == (
+        "landsat:LC08:PRE:TOAR:nir", "bands.0.data.attributes.dtype")
     with pytest.raises(TransformError) as caught:
         descartes.product_to_stac({"title": "no id"}, [])
     assert caught.value.field == "product.id"
