@@ -11,6 +11,7 @@ from typing import Any, Final
 import pystac
 
 from stac_bridge.errors import TransformError
+from stac_bridge.transforms import descartes_forms as forms
 from stac_bridge.transforms._common import copy_json, format_datetime, parse_datetime
 from stac_bridge.transforms.descartes_bands import (
     PREFIX,
@@ -35,13 +36,7 @@ from stac_bridge.transforms.descartes_forms import (
     V1,
     V2,
     Form,
-    as_dict,
-    envelope,
-    forms_of,
-    note_envelope,
     str_id,
-    unwrap,
-    via_link,
 )
 from stac_bridge.transforms.kernel import (
     DATETIME,
@@ -158,7 +153,7 @@ def _gsd_range(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def collection_dict(product: Mapping[str, Any], bands: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """:func:`product_to_stac` as a plain dict (the adapter's hot path: no pystac objects)."""
-    unwrapped = unwrap(product, PRODUCT)
+    unwrapped = forms.unwrap(product, PRODUCT)
     form, attrs = unwrapped.form, unwrapped.attrs
     at = ".".join(p for p in (PRODUCT, form.at) if p)
     first = Reader(PROVIDER, attrs, record_id=unwrapped.record_id, at=at)
@@ -186,7 +181,7 @@ def collection_dict(product: Mapping[str, Any], bands: Sequence[Mapping[str, Any
         if isinstance(data.get("meta"), Mapping):
             flat.update(META.encode(Reader(PROVIDER, data["meta"], record_id=product_id, at="product.data.meta"),
                                     ledger))
-        note_envelope(product, envelope(form, product_id, None, {}),
+        forms.note_envelope(product, forms.envelope(form, product_id, None, {}),
                       frozenset({at, "product.data.meta"}), PRODUCT, ledger)
     if "description" not in flat:
         ledger.absent.append(reader.path("description"))
@@ -202,7 +197,7 @@ def collection_dict(product: Mapping[str, Any], bands: Sequence[Mapping[str, Any
         "license": "other",
         "providers": [copy_json(HOST)],
         "extent": {"spatial": {"bbox": [list(WORLD_BBOX)]}, "temporal": {"interval": [interval]}},
-        "links": [via_link(PRODUCT, product_id)],
+        "links": [forms.via_link(PRODUCT, product_id)],
         **flat,
         SOURCE: source_tag(PROVIDER, kind, TRANSFORM_VERSION),
     }
@@ -253,11 +248,11 @@ def stac_to_product(
     Raises:
         TransformError: the Collection has no id.
     """
-    coll = as_dict(collection, "Collection")
+    coll = forms.as_dict(collection, "Collection")
     product_id = str_id(coll.get("id"))
     if product_id is None:
         raise TransformError(PROVIDER, None, "id", "is missing")
-    form, band_form = forms_of(coll, PRODUCT)
+    form, band_form = forms.forms_of(coll, PRODUCT)
     ledger = Ledger.of(coll)
     summaries = coll.get("summaries") or {}
     flat = {k: v for k, v in coll.items() if not k.startswith(META_PREFIX)}
@@ -269,7 +264,7 @@ def stac_to_product(
     if form.version == V2 and isinstance(gsd, Mapping):
         attrs["resolution_min"] = {"value": gsd.get("minimum"), "unit": "meters"}
         attrs["resolution_max"] = {"value": gsd.get("maximum"), "unit": "meters"}
-    record = envelope(form, product_id, None, attrs)
+    record = forms.envelope(form, product_id, None, attrs)
     if form.shape == DOCUMENT and form.version == V1:
         meta = META.decode({k: v for k, v in coll.items() if k.startswith(META_PREFIX) or k == "updated"})
         if meta:
