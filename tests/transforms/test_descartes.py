@@ -408,6 +408,15 @@ def v1_images(draw: st.DrawFn) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         image["directory"] = draw(_names)
+    if files and draw(st.booleans()):  # per-file lists, as later v1 records have them
+        image["bucket"] = [image["bucket"]] * len(files)
+        if "directory" in image:
+            image["directory"] = [image["directory"]] * len(files)
+    if draw(st.booleans()):  # a CRS given only as PROJ.4
+        image["proj4"] = draw(st.sampled_from(["+proj=utm +zone=15 +datum=WGS84 +units=m +no_defs ",
+                                               "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +a=6371007.181 +b=6371007.181 "
+                                               "+units=m +no_defs "]))
+        del image["cs_code"]
     if draw(st.booleans()):
         image["storage_state"] = draw(st.sampled_from(["available", "remote"]))
     if draw(st.booleans()):
@@ -478,6 +487,8 @@ def test_generated_images_round_trip_and_validate(image: dict[str, Any], assert_
     item = assert_valid(descartes.image_to_stac(image))
     assert descartes.stac_to_image(item) == image
     properties = item["properties"]
+    assert not [k for k, v in properties.items() if isinstance(v, dict)]
+    assert [k for k in properties if k.startswith(("dl:", "stac_bridge:"))] == ["stac_bridge:source"]
     attrs = attributes(image) if "data" in image else image
     if attrs.get("storage_state") == "remote":
         assert not any(key.startswith("file-") for key in item["assets"])
