@@ -11,6 +11,7 @@ the ledger.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -216,9 +217,14 @@ META: Final = Table(PROVIDER, "v1 document meta", (
 NOTHING: Final = object()
 
 
+_PLAIN_ID: Final = re.compile(r"[A-Za-z0-9_.~:-]*")
+
+
 def api_url(kind: str, record_id: str) -> str:
     """The record at the DL v2 catalog API (``.../products/{id}``, ``.../images/{id}``), id percent-encoded."""
-    return f"{API}/{kind}s/{quote(record_id, safe='')}"
+    # DL ids are letters, digits and colons: encoding the colons is all ``quote`` would do, at a tenth of its cost.
+    encoded = record_id.replace(":", "%3A") if _PLAIN_ID.fullmatch(record_id) else quote(record_id, safe="")
+    return f"{API}/{kind}s/{encoded}"
 
 
 def via_link(kind: str, record_id: str) -> dict[str, Any]:
