@@ -20,6 +20,7 @@ from stac_bridge.transforms.descartes_bands import (
     entry_to_band,
     note_ids,
     prepare,
+    split_plain,
 )
 from stac_bridge.transforms.descartes_forms import (
     ATTRIBUTES,
@@ -80,6 +81,10 @@ PRODUCT_V2: Final = Table(PROVIDER, "v2 product", (
     ("resolution_min, resolution_max", "summaries.gsd", "{minimum, maximum} in metres"),
 ))
 _PRODUCT_TABLES: Final = {V1: PRODUCT_V1, V2: PRODUCT_V2}
+_MAPPED: Final = {v: frozenset(f.source for f in table.fields) for v, table in _PRODUCT_TABLES.items()}
+#: Fields translated here, not by the tables (``resolution_min/max`` only when they make ``summaries.gsd``).
+_OWN: Final = frozenset({"id", "product", "start_date", "end_date", "start_datetime", "end_datetime"})
+_GSD: Final = frozenset({"resolution_min", "resolution_max"})
 _US_DATE: Final = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
@@ -161,21 +166,19 @@ def collection_dict(product: Mapping[str, Any], bands: Sequence[Mapping[str, Any
     reader = Reader(PROVIDER, attrs, record_id=product_id, at=at)
     ledger = Ledger()
     usable, moved = prepare(attrs, frozenset({"resolution", "tags", "description"}), _fits_product, {})
+    gsd = _gsd_range(attrs) if form.version == V2 else None
+    own = _OWN | (_GSD if gsd is not None else frozenset())
+    usable, plain = split_plain(usable, _MAPPED[form.version], own, reader, ledger)
     flat = _PRODUCT_TABLES[form.version].encode(Reader(PROVIDER, usable, record_id=product_id, at=at), ledger)
+    flat.update(plain)
     flat.update(moved)
     interval = _interval_in(reader, form.version, ledger)
     usual_ids = {"product": product_id} if form.shape == SEARCH else (
         {"id": product_id} if form.shape == ATTRIBUTES and form.version == V1 else {})
     note_ids(attrs, usual_ids, ("id", "product"), at, ledger)
-    for name in ("id", "product", "start_date", "end_date", "start_datetime", "end_datetime",
-                 "resolution_min", "resolution_max"):
-        flat.pop(PREFIX + name, None)
     summaries = {k.partition(".")[2]: flat.pop(k) for k in list(flat) if k.startswith("summaries.")}
-    gsd = _gsd_range(attrs) if form.version == V2 else None
     if gsd is not None:
         summaries["gsd"] = gsd
-    elif form.version == V2:
-        flat.update({PREFIX + n: copy_json(attrs[n]) for n in ("resolution_min", "resolution_max") if n in attrs})
     if form.shape == DOCUMENT:
         data = product["data"]
         if isinstance(data.get("meta"), Mapping):
