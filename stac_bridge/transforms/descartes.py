@@ -169,8 +169,7 @@ def item_dict(image: Mapping[str, Any], product: Mapping[str, Any] | None = None
     usable, moved = prepare_image(attrs)
     usable, plain = split_plain(usable, _IMAGE_MAPPED[version], _IMAGE_OWN, reader, ledger)
     fields = IMAGE_TABLES[version].encode(Reader(PROVIDER, usable, record_id=item_id, at=form.at), ledger)
-    fields.update(plain)
-    fields.update(moved)
+    vendor = {**plain, **moved}
     if form.shape == FEATURE:
         footprint, bbox = geometry(reader, image.get("geometry"), "geometry", ledger)
     else:
@@ -206,7 +205,7 @@ def item_dict(image: Mapping[str, Any], product: Mapping[str, Any] | None = None
         usual = envelope(form, item_id, collection_id, {"key": attrs["key"]} if "key" in attrs else {},
                          footprint if form.shape == FEATURE else None)
         note_envelope(image, usual, frozenset({form.at, "data.meta", "geometry"}), "", ledger)
-    vendor = {k: fields.pop(k) for k in [k for k in fields if k.startswith(PREFIX)]}
+    vendor.update({k: fields.pop(k) for k in [k for k in fields if k.startswith(PREFIX)]})
     properties.update(fields)
     band_keys: frozenset[str] = frozenset()
     if context is not None:

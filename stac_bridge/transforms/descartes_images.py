@@ -34,7 +34,7 @@ from stac_bridge.transforms._common import (
     parse_datetime,
 )
 from stac_bridge.transforms.descartes_bands import PREFIX, prepare
-from stac_bridge.transforms.descartes_forms import PROVIDER, V1
+from stac_bridge.transforms.descartes_forms import NOTHING, PROVIDER, V1
 from stac_bridge.transforms.kernel import (
     DATETIME,
     IDENTITY,
@@ -174,6 +174,26 @@ def _copy(coords: Any, xs: list[float], ys: list[float]) -> list[Any]:
     return [_copy(inner, xs, ys) for inner in coords]
 
 
+def _polygon(raw: Mapping[str, Any]) -> list[Any] | None:
+    """A copy of a plain Polygon's rings (the usual DL footprint), or ``None`` for anything else."""
+    rings = raw.get("coordinates")
+    if raw.get("type") != "Polygon" or type(rings) is not list or not rings:
+        return None
+    copied = []
+    for ring in rings:
+        if type(ring) is not list or not ring:
+            return None
+        for position in ring:
+            if type(position) is not list or len(position) != 2 or type(position[0]) not in _NUMBERS or type(
+                    position[1]) not in _NUMBERS:
+                return None
+        copied.append([[x, y] for x, y in ring])
+    return copied
+
+
+_NUMBERS: Final = (int, float)
+
+
 def geometry(reader: Reader, raw: Any, path: str, ledger: Ledger) -> tuple[dict[str, Any], list[float]]:
     """The footprint and its bounding box (a geometry sent as a GeoJSON string is parsed; the string kept)."""
     if isinstance(raw, str):
@@ -188,9 +208,12 @@ def geometry(reader: Reader, raw: Any, path: str, ledger: Ledger) -> tuple[dict[
     xs: list[float] = []
     ys: list[float] = []
     try:
-        coordinates = _copy(raw.get("coordinates"), xs, ys)
+        coordinates = _polygon(raw) or _copy(raw.get("coordinates"), xs, ys)
     except ValueError as exc:
         raise reader.error("geometry", f"is not a GeoJSON geometry: {exc}") from exc
+    if not xs:
+        xs = [p[0] for ring in coordinates for p in ring]
+        ys = [p[1] for ring in coordinates for p in ring]
     bbox = [min(xs), min(ys), max(xs), max(ys)]
     if bbox[0] < -180 or bbox[2] > 180 or bbox[1] < -90 or bbox[3] > 90:
         raise reader.error("geometry", "has coordinates outside longitude/latitude")
@@ -236,22 +259,55 @@ def crs_to_stac(reader: Reader, attrs: Mapping[str, Any], out: dict[str, Any], l
 
     What the way back cannot rebuild (a PROJ.4 text, an unusual ``projcs``) goes to the ledger.
     """
-    cs_code = reader.get("cs_code", str)
-    if cs_code is not None:
-        out[CODE_PROP] = reader.convert("cs_code", _epsg, "a known CRS (EPSG:<code>)")
+    given = tuple(attrs.get(name, NOTHING) for name in _CRS_FIELDS)
+    for name, value in zip(_CRS_FIELDS, given, strict=True):
+        if value is not NOTHING and value is not None:
+            reader.check(name, value, str)
+    try:
+        stac, kept, absent = _crs(given, reader_version(attrs))
+    except (ValueError, TypeError):
+        _crs_errors(reader)
+        raise
+    out.update(stac)
+    ledger.keep.update({reader.path(name): attrs[name] for name in kept})
+    ledger.absent.extend(reader.path(name) for name in absent)
+
+
+_CRS_FIELDS: Final = ("cs_code", "proj4", "projcs")
+
+
+@lru_cache(maxsize=1024)
+def _crs(given: tuple[Any, ...], version: str) -> tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]:
+    """The STAC CRS fields of DL's ``(cs_code, proj4, projcs)``, and what the ledger must say of them.
+
+    Which fields the way back cannot rebuild (kept) or would add (absent); the same CRS fields give the same
+    answer, so it is computed once.
+    """
+    values = dict(zip(_CRS_FIELDS, given, strict=True))
+    out: dict[str, str] = {}
+    if isinstance(values["cs_code"], str):
+        out[CODE_PROP] = _epsg(values["cs_code"])
+    for name in ("proj4", "projcs"):
+        text = values[name]
+        if not isinstance(text, str) or (name == "projcs" and not _is_wkt(text)):
+            continue
+        if not out:
+            code, wkt = _crs_of(text)
+            out.update({CODE_PROP: code} if code else {WKT2_PROP: str(wkt)})
+    back = crs_from_stac(out, version)
+    kept = tuple(n for n, v in values.items() if v is not NOTHING and not same_json(back.get(n, NOTHING), v))
+    absent = tuple(n for n, v in values.items() if v is NOTHING and n in back)
+    return out, kept, absent
+
+
+def _crs_errors(reader: Reader) -> None:
+    """Raise the named error of the CRS field that cannot be read."""
+    if reader.get("cs_code", str) is not None:
+        reader.convert("cs_code", _epsg, "a known CRS (EPSG:<code>)")
     for name in ("proj4", "projcs"):
         text = reader.get(name, str)
-        if text is None or (name == "projcs" and not _is_wkt(text)):
-            continue
-        if CODE_PROP not in out and WKT2_PROP not in out:
-            code, wkt = reader.convert(name, _crs_of, "a CRS pyproj reads")
-            out.update({CODE_PROP: code} if code else {WKT2_PROP: wkt})
-    back = crs_from_stac(out, reader_version(attrs))
-    for name in ("cs_code", "proj4", "projcs"):
-        if name in attrs and not same_json(back.get(name), attrs[name]):
-            ledger.keep[reader.path(name)] = copy_json(attrs[name])
-        elif name not in attrs and name in back:
-            ledger.absent.append(reader.path(name))
+        if text is not None and (name == "proj4" or _is_wkt(text)):
+            reader.convert(name, _crs_of, "a CRS pyproj reads")
 
 
 def reader_version(attrs: Mapping[str, Any]) -> str:
