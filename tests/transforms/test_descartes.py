@@ -715,3 +715,19 @@ def test_band_translation_is_done_once_per_product(monkeypatch: pytest.MonkeyPat
     for record in (image_records()["v2_image"], image_records()["v2_images_search_page2_0"]):
         descartes.image_to_stac(record, product, bands)
     assert len(calls) == 1
+
+
+def test_bands_in_mixed_forms_are_refused() -> None:
+    product = load("v2_product.json")
+    with pytest.raises(TransformError) as caught:
+        descartes.product_to_stac(product, [load("v2_band.json"), load("v2_bands_list.json")["data"][0]])
+    assert caught.value.field == "bands" and "band-v2" in str(caught.value)
+
+
+def test_an_item_made_elsewhere_comes_back_as_v1_attributes(assert_valid: Check) -> None:
+    item = {"type": "Feature", "stac_version": "1.1.0", "id": "a:b:c", "collection": "a:b", "links": [],
+            "geometry": {"type": "Point", "coordinates": [1.0, 2.0]}, "bbox": [1.0, 2.0, 1.0, 2.0], "assets": {},
+            "properties": {"datetime": "2020-01-01T00:00:00Z", "eo:cloud_cover": 12.5, "proj:code": "EPSG:4326"}}
+    assert descartes.stac_to_image(item) == {
+        "id": "a:b:c", "product": "a:b", "acquired": "2020-01-01T00:00:00Z", "cloud_fraction": 0.125,
+        "cs_code": "EPSG:4326", "projcs": "WGS 84", "geometry": {"type": "Point", "coordinates": [1.0, 2.0]}}
