@@ -17,7 +17,7 @@ Everything here is pure: no network, no files, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Final
 
@@ -30,7 +30,7 @@ from stac_bridge.transforms.descartes_bands import (
     BAND_V1,
     BAND_V2,
     PREFIX,
-    note_ids,
+    note_rebuilt,
     product_context,
     split_plain,
 )
@@ -41,8 +41,7 @@ from stac_bridge.transforms.descartes_forms import (
     IMAGE,
     META,
     META_PREFIX,
-    NOTHING,
-    PROVIDER,
+        PROVIDER,
     STAC_VERSION,
     TRANSFORM_VERSION,
     V1,
@@ -79,7 +78,7 @@ from stac_bridge.transforms.descartes_products import (
     collection_dict,
     stac_to_product,
 )
-from stac_bridge.transforms.kernel import SOURCE, Ledger, Reader, declare_extensions, same_json, source_tag
+from stac_bridge.transforms.kernel import SOURCE, Ledger, Reader, declare_extensions, source_tag
 
 __all__ = [
     "ADAPTER",
@@ -138,15 +137,6 @@ def _image_id(attrs: Mapping[str, Any], record_id: str | None, form: Form, reade
     raise reader.error("id", f"is missing, and so is {product_field} + {name_field} to make it from")
 
 
-def _compare(actual: Mapping[str, Any], back: Mapping[str, Any], names: Iterable[str], reader: Reader,
-             ledger: Ledger) -> None:
-    for name in names:
-        if name in actual and not same_json(back.get(name, NOTHING), actual[name]):
-            ledger.keep[reader.path(name)] = copy_json(actual[name])
-        elif name not in actual and name in back:
-            ledger.absent.append(reader.path(name))
-
-
 _V1_FILES: Final = ("files", "file_sizes", "file_md5s", "bucket", "directory")
 _IMAGE_OWN: Final = frozenset({"id", "product", "product_id", "geometry", "cs_code", "proj4", "projcs", "geotrans",
                                "raster_size", "x_pixels", "y_pixels", *_V1_FILES})
@@ -184,20 +174,11 @@ def item_dict(image: Mapping[str, Any], product: Mapping[str, Any] | None = None
         properties[SHAPE_PROP] = shape
     elif version != V1:
         fields.update({PREFIX + n: attrs[n] for n in ("x_pixels", "y_pixels") if n in attrs})
-    names = _V1_FILES if version == V1 else ("files",)
-    if attrs.get("storage_state") == "remote":
-        assets: dict[str, Any] = {}
-        ledger.keep.update({reader.path(n): copy_json(attrs[n]) for n in names if n in attrs})
-    elif version == V1:
-        assets = files_v1_to_assets(reader)
-        _compare(attrs, assets_to_files_v1(assets), names, reader, ledger)
-    else:
-        assets = files_v2_to_assets(reader)
-        _compare(attrs, assets_to_files_v2(assets), names, reader, ledger)
+    assets = _data_assets(reader, version, ledger)
     usual_ids = {product_field: collection_id} if collection_id else {}
     if version == V1 and form.shape == ATTRIBUTES:
         usual_ids["id"] = item_id
-    note_ids(attrs, usual_ids, ("id", product_field), form.at, ledger)
+    note_rebuilt(attrs, usual_ids, ("id", product_field), form.at, ledger)
     if form.shape == DOCUMENT and isinstance(image["data"].get("meta"), Mapping):
         fields.update(META.encode(Reader(PROVIDER, image["data"]["meta"], record_id=item_id, at="data.meta"),
                                   ledger))
@@ -238,6 +219,22 @@ def item_dict(image: Mapping[str, Any], product: Mapping[str, Any] | None = None
     _declare(item, band_keys)
     ledger.attach(item)
     return item
+
+
+def _data_assets(reader: Reader, version: str, ledger: Ledger) -> dict[str, Any]:
+    """One data asset per file (none for a ``remote`` image: its file fields go to the ledger)."""
+    attrs = reader.record
+    names = _V1_FILES if version == V1 else ("files",)
+    if attrs.get("storage_state") == "remote":
+        ledger.keep.update({reader.path(n): copy_json(attrs[n]) for n in names if n in attrs})
+        return {}
+    if version == V1:
+        assets = files_v1_to_assets(reader)
+        note_rebuilt(attrs, assets_to_files_v1(assets), names, reader.at, ledger)
+    else:
+        assets = files_v2_to_assets(reader)
+        note_rebuilt(attrs, assets_to_files_v2(assets), names, reader.at, ledger)
+    return assets
 
 
 def _declare(item: dict[str, Any], band_keys: frozenset[str]) -> None:

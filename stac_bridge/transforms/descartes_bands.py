@@ -183,9 +183,9 @@ def _scale_offset(attrs: Mapping[str, Any]) -> dict[str, Any]:
     return {SCALE: scale, OFFSET: offset}
 
 
-def note_ids(attrs: Mapping[str, Any], usual: Mapping[str, Any], names: tuple[str, ...], at: str,
+def note_rebuilt(attrs: Mapping[str, Any], usual: Mapping[str, Any], names: tuple[str, ...], at: str,
              ledger: Ledger) -> None:
-    """Note in the ledger how the record's id fields (``names``) differ from those its form usually has."""
+    """Note in the ledger how the record's fields ``names`` differ from what the way back rebuilds (``usual``)."""
     prefix = f"{at}." if at else ""
     for name in names:
         if name in attrs:
@@ -219,7 +219,7 @@ def band_to_entry(band: Any, product_id: str | None, at: str, ledger: Ledger) ->
     if form.version != V1 and name in COMMON_NAMES:
         entry.setdefault(COMMON_NAME, name)  # v2 has no common name field: a band named one is that band
     note_defaults(attrs, defaults, band_at, ledger)
-    note_ids(attrs, _own_fields(form, band_id, product_id), _ID_FIELDS[form.version], band_at, ledger)
+    note_rebuilt(attrs, _own_fields(form, band_id, product_id), _ID_FIELDS[form.version], band_at, ledger)
     if form.at:
         usual = envelope(form, band_id, product_id, {})
         note_envelope(band, usual, frozenset({band_at}), at, ledger)

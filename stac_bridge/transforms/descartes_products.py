@@ -18,7 +18,7 @@ from stac_bridge.transforms.descartes_bands import (
     band_to_entry,
     bands_by_file,
     entry_to_band,
-    note_ids,
+    note_rebuilt,
     prepare,
     split_plain,
 )
@@ -175,7 +175,7 @@ def collection_dict(product: Mapping[str, Any], bands: Sequence[Mapping[str, Any
     interval = _interval_in(reader, form.version, ledger)
     usual_ids = {"product": product_id} if form.shape == SEARCH else (
         {"id": product_id} if form.shape == ATTRIBUTES and form.version == V1 else {})
-    note_ids(attrs, usual_ids, ("id", "product"), at, ledger)
+    note_rebuilt(attrs, usual_ids, ("id", "product"), at, ledger)
     summaries = {k.partition(".")[2]: flat.pop(k) for k in list(flat) if k.startswith("summaries.")}
     if gsd is not None:
         summaries["gsd"] = gsd
