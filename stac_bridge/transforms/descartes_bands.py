@@ -8,6 +8,7 @@ itself, so a harvest that hands every image the same product context pays for it
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -334,6 +335,7 @@ class ProductContext:
 
 _CACHE: Final[OrderedDict[tuple[int, int], tuple[Any, Any, ProductContext]]] = OrderedDict()
 _CACHE_SIZE: Final = 32
+_LOCK: Final = threading.Lock()  # a harvest may translate pages in threads
 
 
 def product_context(product: Mapping[str, Any] | None, bands: Sequence[Any] | None) -> ProductContext:
@@ -343,14 +345,16 @@ def product_context(product: Mapping[str, Any] | None, bands: Sequence[Any] | No
     that changes a product's bands in place between images should pass a new list.
     """
     key = (id(product), id(bands))
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is product and hit[1] is bands:
-        _CACHE.move_to_end(key)
-        return hit[2]
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None and hit[0] is product and hit[1] is bands:
+            _CACHE.move_to_end(key)
+            return hit[2]
     context = _context(product, bands)
-    _CACHE[key] = (product, bands, context)
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    with _LOCK:
+        _CACHE[key] = (product, bands, context)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return context
 
 
