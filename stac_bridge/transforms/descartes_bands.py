@@ -255,8 +255,13 @@ def entry_to_band(entry: Mapping[str, Any], form: Form, product_id: str | None, 
     return ledger.apply(record, at)
 
 
-def _plain(value: Any) -> bool:
-    return not isinstance(value, dict | list)
+def _plain(values: Any) -> bool:
+    """Whether none of the values is an object or an array."""
+    for value in values:
+        kind = type(value)
+        if kind is dict or kind is list:
+            return False
+    return True
 
 
 def split_plain(attrs: Mapping[str, Any], mapped: frozenset[str], own: frozenset[str], reader: Reader,
@@ -278,12 +283,12 @@ def split_plain(attrs: Mapping[str, Any], mapped: frozenset[str], own: frozenset
         if key in mapped or "." in key:
             table[key] = value
         elif type(value) is list:
-            if all(_plain(v) for v in value):
+            if _plain(value):
                 plain[PREFIX + key] = list(value)
             else:
                 table[key] = value
         elif isinstance(value, dict):
-            if value and all(_plain(v) for v in value.values()):
+            if value and _plain(value.values()):
                 plain.update({f"{PREFIX}{key}.{name}": inner for name, inner in value.items()})
                 if any("." in name or name.isdigit() or not name for name in value):
                     ledger.keep[reader.path(key)] = dict(value)

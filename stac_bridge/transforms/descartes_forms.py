@@ -192,7 +192,7 @@ def note_envelope(actual: Mapping[str, Any], usual: Mapping[str, Any], skip: fro
         if path in skip:
             continue
         expected = usual.get(key, _NONE)
-        if isinstance(value, Mapping) and isinstance(expected, Mapping):
+        if type(value) is dict and type(expected) is dict:
             note_envelope(value, expected, skip, path, ledger)
         elif expected is _NONE or not same_json(value, expected):
             ledger.keep[path] = copy_json(value)
