@@ -8,6 +8,7 @@ itself, so a harvest that hands every image the same product context pays for it
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -75,7 +76,8 @@ def _positive(value: Any) -> bool:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and finite(value)
+    kind = type(value)
+    return kind is int or (kind is float and value == value and value not in (math.inf, -math.inf))
 
 
 _COMMON: Final = (
@@ -169,13 +171,16 @@ def note_defaults(attrs: Mapping[str, Any], defaults: Mapping[str, Any], at: str
 _BAND_DEFAULTS: Final = {V1: {"nodata": None}, "v2": {}}
 
 
+def _pair(value: Any) -> tuple[float, float] | None:
+    if type(value) is list and len(value) == 2 and _number(value[0]) and _number(value[1]):
+        return value[0], value[1]
+    return None
+
+
 def _scale_offset(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """``raster:scale``/``raster:offset`` from DL's linear map of ``data_range`` onto ``physical_range``."""
-    data, physical = attrs.get("data_range"), attrs.get("physical_range")
-    if not all(isinstance(r, list) and len(r) == 2 and all(_number(v) for v in r) for r in (data, physical)):
-        return {}
-    assert isinstance(data, list) and isinstance(physical, list)
-    if data[1] == data[0]:
+    data, physical = _pair(attrs.get("data_range")), _pair(attrs.get("physical_range"))
+    if data is None or physical is None or data[1] == data[0]:
         return {}
     scale = (physical[1] - physical[0]) / (data[1] - data[0])
     offset = physical[0] - data[0] * scale
@@ -204,7 +209,7 @@ def band_to_entry(band: Any, product_id: str | None, at: str, ledger: Ledger) ->
     """
     unwrapped = unwrap(band, BAND)
     form, attrs = unwrapped.form, unwrapped.attrs
-    band_at = ".".join(p for p in (at, form.at) if p)
+    band_at = f"{at}.{form.at}" if at and form.at else (at or form.at)
     provisional = unwrapped.record_id or str_id(attrs.get("id")) or str_id(attrs.get("name"))
     name = Reader(PROVIDER, attrs, record_id=provisional, at=band_at).require("name", str)
     band_id = f"{product_id}:{name}" if product_id else name
@@ -212,7 +217,7 @@ def band_to_entry(band: Any, product_id: str | None, at: str, ledger: Ledger) ->
     table = BAND_V1 if form.version == V1 else BAND_V2
     usable, moved = prepare(attrs, _GUARDED, _fits, defaults)
     reader = Reader(PROVIDER, attrs, record_id=band_id, at=band_at)
-    usable, plain = split_plain(usable, _MAPPED[form.version], frozenset(_ID_FIELDS[form.version]), reader, ledger)
+    usable, plain = split_plain(usable, _MAPPED[form.version], _OWN[form.version], reader, ledger)
     entry = table.encode(Reader(PROVIDER, usable, record_id=band_id, at=band_at), ledger)
     entry.update(plain)
     entry.update(moved)
@@ -228,6 +233,7 @@ def band_to_entry(band: Any, product_id: str | None, at: str, ledger: Ledger) ->
 
 
 _ID_FIELDS: Final = {V1: ("id", "product"), "v2": ("id", "product_id")}
+_OWN: Final = {version: frozenset(names) for version, names in _ID_FIELDS.items()}
 _MAPPED: Final = {V1: frozenset(f.source for f in BAND_V1.fields), "v2": frozenset(f.source for f in BAND_V2.fields)}
 
 
