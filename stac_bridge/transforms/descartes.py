@@ -197,7 +197,7 @@ def item_dict(image: Mapping[str, Any], product: Mapping[str, Any] | None = None
             if asset is not None:
                 asset["bands"] = [dict(band) for band in file_bands]  # band fields are scalars
         band_keys = context.band_keys
-    via = via_link(IMAGE, item_id)
+    via = via_link(IMAGE, item_id, form)
     if vendor:
         assets[METADATA_ASSET] = {"href": via["href"], "type": "application/json",
                                   "title": "Descartes Labs image record", "roles": ["metadata"], **vendor}

@@ -227,10 +227,33 @@ def api_url(kind: str, record_id: str) -> str:
     return f"{API}/{kind}s/{encoded}"
 
 
-def via_link(kind: str, record_id: str) -> dict[str, Any]:
-    """The ``via`` link of a STAC object to its DL record."""
-    return {"rel": "via", "href": api_url(kind, record_id), "type": "application/json",
-            "title": f"Descartes Labs catalog {kind}"}
+_SHAPE_WORDS: Final = {DOCUMENT: "document", RESOURCE: "resource", FEATURE: "metadata-search feature",
+                       ATTRIBUTES: "attributes", SEARCH: "products/search entry"}
+_SHAPES_OF_WORDS: Final = {words: shape for shape, words in _SHAPE_WORDS.items()}
+_VIA_TITLE: Final = re.compile(r"^Descartes Labs (v1|v2) (image|product) \(([^)]+)\)(?:, bands: (v1|v2) \(([^)]+)\))?$")
+
+
+def via_link(kind: str, record_id: str, form: Form, bands: Form | None = None) -> dict[str, Any]:
+    """The ``via`` link of a STAC object to its DL record; its title says the record's form.
+
+    ``Descartes Labs v2 image (resource)``: what the record is, as a reader needs to know it, and what the way
+    back needs to rebuild its form when the API serves the object without ``stac_bridge:source``.
+    """
+    title = f"Descartes Labs {form.version} {kind} ({_SHAPE_WORDS[form.shape]})"
+    if bands is not None:
+        title += f", bands: {bands.version} ({_SHAPE_WORDS[bands.shape]})"
+    return {"rel": "via", "href": api_url(kind, record_id), "type": "application/json", "title": title}
+
+
+def _forms_of_via(stac: Mapping[str, Any], kind: str) -> tuple[Form, Form | None] | None:
+    for link in stac.get("links") or ():
+        if isinstance(link, Mapping) and link.get("rel") == "via" and str(link.get("href")).startswith(API):
+            match = _VIA_TITLE.match(str(link.get("title")))
+            if match and match[2] == kind and match[3] in _SHAPES_OF_WORDS:
+                bands = match[4] and _SHAPES_OF_WORDS.get(match[5])
+                return (Form(kind, match[1], _SHAPES_OF_WORDS[match[3]]),
+                        Form(BAND, match[4], bands) if bands else None)
+    return None
 
 
 def as_dict(stac: Any, what: str) -> dict[str, Any]:
@@ -243,8 +266,13 @@ def as_dict(stac: Any, what: str) -> dict[str, Any]:
 
 
 def forms_of(stac: Mapping[str, Any], kind: str) -> tuple[Form, Form | None]:
-    """The form a STAC object was made from (and its bands' form), from ``stac_bridge:source``."""
+    """The form a STAC object was made from (and its bands' form).
+
+    From ``stac_bridge:source``, or, for an object as the API serves it (without), from its ``via`` link; v1
+    attributes for an object made elsewhere.
+    """
     source = source_of(stac)
-    tag = source[1] if source is not None and source[0] == PROVIDER else ""
-    own, _, band = tag.partition("+")
-    return Form.of_tag(own, kind), (Form.of_tag(band, BAND) if band else None)
+    if source is not None and source[0] == PROVIDER:
+        own, _, band = source[1].partition("+")
+        return Form.of_tag(own, kind), (Form.of_tag(band, BAND) if band else None)
+    return _forms_of_via(stac, kind) or (Form(kind, V1, ATTRIBUTES), None)

@@ -188,8 +188,8 @@ def collection_dict(product: Mapping[str, Any], bands: Sequence[Mapping[str, Any
                       frozenset({at, "product.data.meta"}), PRODUCT, ledger)
     if "description" not in flat:
         ledger.absent.append(reader.path("description"))
-    band_tag, entries = _bands_in(bands, product_id, ledger)
-    kind = form.tag + (f"+{band_tag}" if band_tag else "")
+    band_form, entries = _bands_in(bands, product_id, ledger)
+    kind = form.tag + (f"+{band_form.tag}" if band_form else "")
     if entries:
         summaries["bands"] = entries
     collection: dict[str, Any] = {
@@ -200,7 +200,7 @@ def collection_dict(product: Mapping[str, Any], bands: Sequence[Mapping[str, Any
         "license": "other",
         "providers": [copy_json(HOST)],
         "extent": {"spatial": {"bbox": [list(WORLD_BBOX)]}, "temporal": {"interval": [interval]}},
-        "links": [forms.via_link(PRODUCT, product_id)],
+        "links": [forms.via_link(PRODUCT, product_id, form, band_form)],
         **flat,
         SOURCE: source_tag(PROVIDER, kind, TRANSFORM_VERSION),
     }
@@ -227,17 +227,18 @@ def _collection_schemas(keys: frozenset[str], summary_keys: frozenset[str],
     return tuple(declare_extensions(stub).get("stac_extensions", ()))
 
 
-def _bands_in(bands: Any, product_id: str, ledger: Ledger) -> tuple[str | None, list[dict[str, Any]]]:
+def _bands_in(bands: Any, product_id: str, ledger: Ledger) -> tuple[Form | None, list[dict[str, Any]]]:
     if isinstance(bands, str | bytes) or not isinstance(bands, Sequence):
         raise TransformError(PROVIDER, product_id, "bands", "must be a list of band records")
-    entries, tags = [], []
+    entries, seen = [], []
     for index, band in enumerate(bands):
         entry, form = band_to_entry(band, product_id, f"bands.{index}", ledger)
         entries.append(entry)
-        tags.append(form.tag)
-    if len(set(tags)) > 1:
-        raise TransformError(PROVIDER, product_id, "bands", f"mixes record forms ({', '.join(sorted(set(tags)))})")
-    return (tags[0] if tags else None), entries
+        seen.append(form)
+    if len(set(seen)) > 1:
+        tags = ", ".join(sorted({form.tag for form in seen}))
+        raise TransformError(PROVIDER, product_id, "bands", f"mixes record forms ({tags})")
+    return (seen[0] if seen else None), entries
 
 
 def stac_to_product(

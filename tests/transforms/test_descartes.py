@@ -265,7 +265,7 @@ def test_provenance_is_one_property_and_one_via_link(assert_valid: Check) -> Non
     assert item["properties"]["stac_bridge:source"] == f"descartes/image-v2-resource/{version}"
     assert [k for k in item["properties"] if k.startswith("stac_bridge:")] == ["stac_bridge:source"]
     via = next(link for link in item["links"] if link["rel"] == "via")
-    assert via == {"rel": "via", "type": "application/json", "title": "Descartes Labs catalog image",
+    assert via == {"rel": "via", "type": "application/json", "title": "Descartes Labs v2 image (resource)",
                    "href": "https://platform.descarteslabs.com/metadata/v1/catalog/v2/images/"
                            "landsat%3ALC08%3APRE%3ATOAR%3Ameta_LC80270312016188_v1"}
     collection = assert_valid(descartes.product_to_stac(*product_records()["v2_product"]))
@@ -731,3 +731,27 @@ def test_an_item_made_elsewhere_comes_back_as_v1_attributes(assert_valid: Check)
     assert descartes.stac_to_image(item) == {
         "id": "a:b:c", "product": "a:b", "acquired": "2020-01-01T00:00:00Z", "cloud_fraction": 0.125,
         "cs_code": "EPSG:4326", "projcs": "WGS 84", "geometry": {"type": "Point", "coordinates": [1.0, 2.0]}}
+
+
+def _served(stac: dict[str, Any]) -> dict[str, Any]:
+    """A STAC object as the API serves it: no ledger, no stac_bridge:source (the loader keeps both private)."""
+    served = {k: v for k, v in stac.items() if not k.startswith("stac_bridge:")}
+    if "properties" in served:
+        served["properties"] = {k: v for k, v in served["properties"].items() if not k.startswith("stac_bridge:")}
+    return served
+
+
+def test_typical_records_come_back_exactly_from_what_the_api_serves() -> None:
+    for name in ("v1_catalog_image", "v1_metadata_get_image", "v1_metadata_search_page1_0",
+                 "v2_images_search_page1_0", "v2_image_attributes"):
+        record = image_records()[name]
+        item = _served(as_dict(descartes.image_to_stac(record)))
+        assert descartes.stac_to_image(item) == record, name
+    for name in ("v2_product", "v2_product_single_band_document"):
+        product, bands = product_records()[name]
+        collection = _served(as_dict(descartes.product_to_stac(product, bands)))
+        assert descartes.stac_to_product(collection) == (product, bands), name
+    (search_entry,) = load("v1_metadata_products_search.json")
+    collection = as_dict(descartes.product_to_stac(search_entry, []))
+    assert collection["links"][0]["title"] == "Descartes Labs v1 product (products/search entry)"
+    assert descartes.stac_to_product(_served(collection)) == (search_entry, [])
