@@ -112,8 +112,8 @@ def str_id(value: Any) -> str | None:
 
 def _version(kind: str, attrs: Mapping[str, Any], v2_envelope: bool) -> str:
     v1_markers, v2_markers = _MARKERS[kind]
-    v1 = sum(1 for k in attrs if k in v1_markers)
-    v2 = sum(1 for k in attrs if k in v2_markers)
+    v1 = len(v1_markers.intersection(attrs))
+    v2 = len(v2_markers.intersection(attrs))
     files = attrs.get("files")
     if isinstance(files, list) and files:
         if isinstance(files[0], Mapping):

@@ -312,7 +312,10 @@ def _crs_errors(reader: Reader) -> None:
 
 def reader_version(attrs: Mapping[str, Any]) -> str:
     """``v2`` for v2 attributes (they carry ``product_id``, ``x_pixels`` or ``name``), else ``v1``."""
-    return "v2" if any(k in attrs for k in ("product_id", "x_pixels", "satellite_id", "name")) else V1
+    return V1 if _V2_KEYS.isdisjoint(attrs) else "v2"
+
+
+_V2_KEYS: Final = frozenset({"product_id", "x_pixels", "satellite_id", "name"})
 
 
 def crs_from_stac(stac: Mapping[str, Any], version: str) -> dict[str, Any]:
