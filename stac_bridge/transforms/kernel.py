@@ -65,6 +65,7 @@ LEDGER: Final = "stac_bridge:ledger"
 SOURCE: Final = "stac_bridge:source"
 
 _MISSING: Final = object()
+_SCALARS: Final = (str, int, float, bool, type(None))
 
 
 # --- JSON helpers -------------------------------------------------------------------------------------------
@@ -142,7 +143,7 @@ def put(record: dict[str, Any], path: str, value: Any) -> None:
     for part, following in zip(parts, parts[1:], strict=False):
         fresh: Any = [] if following.isdigit() else {}
         if isinstance(target, list):
-            index = int(part)
+            index = _index(part, path)
             while len(target) <= index:
                 target.append(None)
             if target[index] is None:
@@ -152,12 +153,18 @@ def put(record: dict[str, Any], path: str, value: Any) -> None:
             target = target.setdefault(part, fresh)
     last = parts[-1]
     if isinstance(target, list):
-        index = int(last)
+        index = _index(last, path)
         while len(target) <= index:
             target.append(None)
         target[index] = value
     else:
         target[last] = value
+
+
+def _index(part: str, path: str) -> int:
+    if not part.isdigit():
+        raise ValueError(f"{path!r}: {part!r} is no index of the array the path has there")
+    return int(part)
 
 
 def remove(record: dict[str, Any], path: str) -> None:
@@ -469,8 +476,10 @@ class Table:
     _targets: frozenset[str] = field(init=False, repr=False, compare=False)
     _sources: frozenset[str] = field(init=False, repr=False, compare=False)
     _parents: frozenset[str] = field(init=False, repr=False, compare=False)
+    _plan: tuple[tuple[Field, tuple[str, ...]], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_plan", tuple((f, tuple(_parts(f.source))) for f in self.fields))
         object.__setattr__(self, "_targets", frozenset(f.target for f in self.fields))
         paths = {f.source for f in self.fields} | {path for path, _, _ in self.own}
         object.__setattr__(self, "_sources", frozenset(paths))
@@ -490,39 +499,56 @@ class Table:
         """
         out: dict[str, Any] = {} if into is None else into
         record = reader.record
-        for entry in self.fields:
-            value = lookup(record, entry.source)
+        for entry, parts in self._plan:
+            value: Any = record
+            for part in parts:
+                if type(value) is dict or isinstance(value, Mapping):
+                    value = value.get(part, _MISSING)
+                elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                    value = value[int(part)]
+                else:
+                    value = _MISSING
+                if value is _MISSING:
+                    break
             if value is _MISSING:
                 continue
-            path = reader.path(entry.source)
             if value is None:
-                ledger.keep[path] = None
+                ledger.keep[reader.path(entry.source)] = None
                 continue
-            if entry.kind is not None:
+            if entry.kind is not None and json_type_problem(value, entry.kind) is not None:
                 reader.check(entry.source, value, entry.kind)
+            codec = entry.codec
+            if codec is IDENTITY:  # an exact copy both ways: nothing to compare
+                out[entry.target] = value if type(value) in _SCALARS else copy_json(value)
+                continue
             try:
-                stac_value = entry.codec.to_stac(value)
+                stac_value = codec.to_stac(value)
             except TransformError:
                 raise
             except (ValueError, TypeError, ArithmeticError) as exc:
-                raise reader.error(entry.source, f"cannot be read ({entry.codec.name or 'copy'}): {exc}") from exc
+                raise reader.error(entry.source, f"cannot be read ({codec.name or 'copy'}): {exc}") from exc
             out[entry.target] = stac_value
-            if not same_json(entry.codec.from_stac(stac_value), value):
-                ledger.keep[path] = copy_json(value)
+            if not same_json(codec.from_stac(stac_value), value):
+                ledger.keep[reader.path(entry.source)] = copy_json(value)
         self._vendor(reader, record, "", ledger, out)
         return out
 
     def _vendor(self, reader: Reader, obj: Mapping[str, Any], at: str, ledger: Ledger, out: dict[str, Any]) -> None:
         parents = self._parents
+        sources = self._sources
+        prefix = self.prefix
         for key, value in obj.items():
             path = f"{at}.{key}" if at else key
-            if path in self._sources:
+            if path in sources:
+                continue
+            if type(value) in _SCALARS and "." not in key:
+                out[prefix + path] = value
                 continue
             if path in parents and isinstance(value, Mapping):
                 self._vendor(reader, value, path, ledger, out)
                 continue
             for flat_key, leaf in _flatten(path, value):
-                out[self.prefix + flat_key] = leaf
+                out[prefix + flat_key] = leaf
             if "." in key or not _unflattens(path, value):
                 ledger.keep[reader.path(path)] = copy_json(value)
 
@@ -547,7 +573,10 @@ class Table:
         width = len(prefix)
         for key, value in stac.items():
             if key.startswith(prefix):
-                put(out, key[width:], copy_json(value))
+                try:
+                    put(out, key[width:], copy_json(value))
+                except ValueError:  # an object with number keys, flattened: its ledger entry restores it
+                    continue
         return out
 
     # -- the docs ---------------------------------------------------------------------------------------
@@ -588,8 +617,11 @@ def _unflattens(path: str, value: Any) -> bool:
     if not isinstance(value, Mapping | list):
         return True
     rebuilt: dict[str, Any] = {}
-    for flat_key, leaf in _flatten(path, value):
-        put(rebuilt, flat_key, leaf)
+    try:
+        for flat_key, leaf in _flatten(path, value):
+            put(rebuilt, flat_key, leaf)
+    except ValueError:
+        return False
     return same_json(lookup(rebuilt, path), value)
 
 
@@ -607,9 +639,9 @@ EXTENSION_SCHEMAS: Final[dict[str, str]] = {
     "sat": SatExtension.get_schema_uri(),
     "storage": StorageExtension.get_schema_uri(),
     "view": ViewExtension.get_schema_uri(),
-    # pystac has no class for these two.
+    # pystac has no class for these two (product v0.1.0 refuses product:acquisition_type).
     "processing": "https://stac-extensions.github.io/processing/v1.2.0/schema.json",
-    "product": "https://stac-extensions.github.io/product/v0.1.0/schema.json",
+    "product": "https://stac-extensions.github.io/product/v1.0.0/schema.json",
 }
 #: Fields of an extension that carry no prefix.
 _UNPREFIXED: Final[dict[str, str]] = {
