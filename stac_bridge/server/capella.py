@@ -29,8 +29,8 @@ from stac_bridge.errors import TransformError
 from stac_bridge.server.search import search_page
 from stac_bridge.server.settings import ServerSettings
 from stac_bridge.transforms import capella
-from stac_bridge.transforms._common import PROVENANCE_PROVIDER
 from stac_bridge.transforms.capella_query import MAX_PAGE_SIZE, PAGE, search_body_to_stac
+from stac_bridge.transforms.kernel import source_of
 
 __all__ = ["CapellaEndpointSettings", "create_router"]
 
@@ -101,15 +101,9 @@ def create_router(settings: ServerSettings) -> APIRouter:
 
 
 def _capella_form(feature: Mapping[str, Any]) -> dict[str, Any]:
-    """A catalog item harvested from Capella in Capella's form; any other item as stored."""
-    props = feature.get("properties")
-    record = props.get(capella.NORMALIZATION) if isinstance(props, Mapping) else None
-    if (
-        isinstance(props, Mapping)
-        and props.get(PROVENANCE_PROVIDER) == capella.PROVIDER
-        and isinstance(record, Mapping)
-        and record.get(capella.REC_KIND) == capella.KIND_ITEM
-    ):
+    """A catalog item harvested from Capella in Capella's form (its ledger applied when joined in); others as stored."""
+    found = source_of(feature)
+    if found is not None and found[:2] == (capella.PROVIDER, capella.KIND_ITEM):
         return capella.stac_to_item(feature)
     return dict(feature)
 

@@ -16,7 +16,7 @@ ledger (:data:`~stac_bridge.transforms.kernel.LEDGER`), absent for a typical ite
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 import pystac
@@ -29,6 +29,12 @@ from stac_bridge.errors import TransformError
 from stac_bridge.registry import ProviderRecord
 from stac_bridge.transforms import _common
 from stac_bridge.transforms._plain import copy_json
+from stac_bridge.transforms.capella_collections import (
+    ARCHIVE_COLLECTION_ID,
+    KIND_COLLECTION,
+    catalog_collection,
+    tasking_collection,
+)
 from stac_bridge.transforms.capella_tasking import (
     API_URL,
     KIND_TASKING,
@@ -69,6 +75,8 @@ __all__ = [
     "ADAPTER",
     "ARCHIVE_COLLECTION_ID",
     "ITEM_TABLE",
+    "KIND_ITEM",
+    "PROVIDER",
     "SAR_SCHEMA",
     "TABLES",
     "TASKING_COLLECTION_ID",
@@ -80,11 +88,7 @@ __all__ = [
     "tasking_request_to_stac",
 ]
 
-#: The collection of Capella's own archive, which its catalog search returns by default.
-ARCHIVE_COLLECTION_ID: Final = "capella-archive"
 KIND_ITEM: Final = "item"
-#: A STAC Collection document, passed through (Capella's catalog serves STAC collections already).
-KIND_COLLECTION: Final = "collection"
 ITEM_SOURCE: Final = source_tag(PROVIDER, KIND_ITEM, TRANSFORM_VERSION)
 VIA_TITLE: Final = "Capella catalog item"
 
@@ -298,50 +302,70 @@ def stac_to_item(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
 
 # --- placing fields ---------------------------------------------------------------------------------------
 
+_PLAIN: Final = 0
+_RENAMED: Final = 1
+_FOREIGN: Final = 2
+#: The JSON types that pass each kind without a closer look.
+_FAST: Final[dict[Any, tuple[type, ...]]] = {
+    str: (str,), int: (int,), list: (list,), dict: (dict,), float: (int, float), _NUMBER: (int, float),
+}
+#: What :func:`_place` does with a key: ``(action, target, field or JSON kind, a rename source it shadows)``.
+_PLANS: dict[str, tuple[int, str, Any, str | None]] = {}
+
+
+def _plan(key: str) -> tuple[int, str, Any, str | None]:
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    entry = _BY_SOURCE.get(key)
+    prefix, colon, name = key.partition(":")
+    if entry is not None:
+        plan = (_RENAMED, entry.target, entry, None)
+    elif colon and prefix != "capella" and key not in _KNOWN:
+        # A field its extension does not define, or of an extension not written: Capella's own.
+        plan = (_FOREIGN, f"{PREFIX}{prefix}_{name}", None, None)
+    else:
+        shadowed = _BY_TARGET.get(key)
+        plan = (_PLAIN, key, _KINDS.get(key), shadowed.source if shadowed is not None else None)
+    if len(_PLANS) < 10_000:  # the keys Capella uses, not every key a broken record may hold
+        _PLANS[key] = plan
+    return plan
+
+
+def _check(reader: Reader, key: str, value: Any, kind: Any) -> None:
+    if kind is not None and value is not None and type(value) not in _FAST.get(kind, ()):
+        reader.check(key, value, kind)
+
+
 def _place(reader: Reader, ledger: Ledger, *, flatten: bool = False) -> dict[str, Any]:
     """The STAC fields of one Capella object (properties or an asset): renamed, checked, normalised."""
     record = reader.record
     out: dict[str, Any] = {}
     nested: dict[str, Any] = {}
     for key, value in record.items():
-        entry = _BY_SOURCE.get(key)
-        if entry is not None:
-            target = entry.target
+        action, target, how, shadowed = _plan(key)
+        if action == _RENAMED:
             if target != key and target in record:
                 # Both spellings sent: the STAC one stays, both are kept for the way back.
                 ledger.keep[reader.path(key)] = copy_json(value)
                 ledger.keep[reader.path(target)] = copy_json(record[target])
-                continue
-            if value is None:
+            elif value is None:
                 out[target] = None
-                continue
-            if entry.kind is not None:
-                reader.check(key, value, entry.kind)
-            try:
-                stac_value = entry.codec.to_stac(value)
-            except (ValueError, TypeError) as exc:
-                raise reader.error(key, f"cannot be read ({entry.codec.name or 'copy'}): {exc}") from exc
-            out[target] = stac_value
-            if not same_json(entry.codec.from_stac(stac_value), value):
-                ledger.keep[reader.path(key)] = copy_json(value)
+            else:
+                out[target] = _encode(reader, key, value, how, ledger)
             continue
-        renamed = _BY_TARGET.get(key)
-        if renamed is not None and renamed.source not in record:
-            # Capella's own field under a name the way back reads as a rename's: the ledger says it is not.
-            ledger.keep[reader.path(key)] = copy_json(value)
-            ledger.absent.append(reader.path(renamed.source))
-        prefix, colon, name = key.partition(":")
-        target = key
-        if colon and prefix != "capella" and key not in _KNOWN:
-            # A field its extension does not define, or of an extension not written: Capella's own.
-            target = f"{PREFIX}{prefix}_{name}"
+        if action == _FOREIGN:
             ledger.keep[reader.path(key)] = copy_json(value)
             if target in record:
                 continue
             ledger.absent.append(reader.path(target))
-        elif value is not None and key in _KINDS:
-            reader.check(key, value, _KINDS[key])
-        if flatten and isinstance(value, Mapping) and target not in _KNOWN:
+        else:
+            _check(reader, key, value, how)
+            if shadowed is not None and shadowed not in record:
+                # Capella's own field under a name the way back reads as a rename's: the ledger says it is not.
+                ledger.keep[reader.path(key)] = copy_json(value)
+                ledger.absent.append(reader.path(shadowed))
+        if flatten and isinstance(value, dict) and target not in _KNOWN:
             nested[target] = value
         else:
             out[target] = copy_json(value)
@@ -350,6 +374,17 @@ def _place(reader: Reader, ledger: Ledger, *, flatten: bool = False) -> dict[str
         for key in [k for k, v in out.items() if v == {} and k not in _KNOWN]:
             ledger.keep[reader.path(key)] = out.pop(key)  # an empty object has no flat form
     return out
+
+
+def _encode(reader: Reader, key: str, value: Any, entry: Field, ledger: Ledger) -> Any:
+    _check(reader, key, value, entry.kind)
+    try:
+        stac_value = entry.codec.to_stac(value)
+    except (ValueError, TypeError) as exc:
+        raise reader.error(key, f"cannot be read ({entry.codec.name or 'copy'}): {exc}") from exc
+    if not same_json(entry.codec.from_stac(stac_value), value):
+        ledger.keep[reader.path(key)] = copy_json(value)
+    return stac_value
 
 
 def _place_back(stac: Mapping[str, Any], *, flatten: bool = False) -> dict[str, Any]:
@@ -421,8 +456,8 @@ _COLLECTION_LINK: Final = {"rel": "collection", "href": "../collection.json", "t
 
 def _links(links: list[Any], item_id: str, collection: str | None) -> list[Any]:
     """The item's links, a ``via`` link to it at Capella's API and, when missing, a ``collection`` link."""
-    out = copy_json(links)
-    own = [link.get("href") for link in links if isinstance(link, Mapping)
+    out: list[Any] = copy_json(links)
+    own = [str(link["href"]) for link in links if isinstance(link, Mapping)
            and link.get("rel") in ("self", "canonical") and str(link.get("href", "")).startswith("https://")]
     href = own[0] if own else f"{API_URL}/catalog/collections/{collection or ARCHIVE_COLLECTION_ID}/items/{item_id}"
     out.append(via_link(href, VIA_TITLE))
@@ -440,123 +475,6 @@ def _links_back(links: list[Any]) -> list[Any]:
         if out[index] == _COLLECTION_LINK:
             return out[:index] + out[index + 1:]
     return out
-
-
-# --- collections ------------------------------------------------------------------------------------------
-
-_PRODUCER: Final = {"name": "Capella Space", "roles": ["producer", "processor", "licensor"],
-                    "url": "https://www.capellaspace.com"}
-_KEYWORDS: Final = ["Capella Space", "SAR", "synthetic aperture radar", "X-band"]
-_CC_BY: Final = {"rel": "license", "href": "https://creativecommons.org/licenses/by/4.0/", "type": "text/html",
-                 "title": "Creative Commons Attribution 4.0 International"}
-#: Titles, descriptions, keywords and license links of the catalog collections Capella names.
-_CATALOG_COLLECTIONS: Final[dict[str, tuple[str, str, list[str], dict[str, str] | None]]] = {
-    ARCHIVE_COLLECTION_ID: (
-        "Capella Space SAR archive",
-        "X-band SAR images of the Capella Space constellation (SLC, GEO, GEC, SICD, SIDD, CPHD products), as "
-        "Capella's catalog serves them, normalised to STAC 1.1 by stac-bridge.",
-        [*_KEYWORDS, "commercial"], None,
-    ),
-    "capella-open-data": (
-        "Capella Space open data",
-        "Capella Space SAR images released under Capella's open data programme (CC BY 4.0).",
-        [*_KEYWORDS, "open data"], _CC_BY,
-    ),
-}
-
-
-def catalog_collection(
-    collection_id: str = ARCHIVE_COLLECTION_ID,
-    *,
-    items: Iterable[Mapping[str, Any]] = (),
-    bbox: list[float] | None = None,
-    interval: list[str | None] | None = None,
-) -> pystac.Collection:
-    """Build the Collection of a Capella catalog collection (``capella-archive``, ``capella-open-data``...).
-
-    Capella's console API searches its catalog by collection id but hands out no Collection documents, so this
-    one is made here for the items of :func:`item_to_stac` to be loaded into.
-
-    Args:
-        collection_id: The id the items name in their ``collection`` field.
-        items: STAC Items of the collection, whose boxes and times make the extent.
-        bbox: The area searched, for the extent when there are no items.
-        interval: The time range searched (``[start, end]``, either open), likewise.
-
-    Returns:
-        The Collection: Capella Space as producer, processor and licensor; ``CC-BY-4.0`` with a license link
-        for the open data, ``other`` otherwise (Capella's records name no terms).
-
-    Caveats:
-        Without items or a search area the extent is the globe, a placeholder: the loader computes every
-        collection's extent from its items after each load.
-
-    """
-    title, description, keywords, license_link = _CATALOG_COLLECTIONS.get(
-        collection_id,
-        (collection_id, f"The Capella Space catalog collection {collection_id}.", list(_KEYWORDS), None),
-    )
-    license_ = "CC-BY-4.0" if license_link else "other"
-    return _collection(collection_id, title, description, keywords, license_, license_link,
-                       _extent(items, bbox, interval))
-
-
-def tasking_collection(
-    *, items: Iterable[Mapping[str, Any]] = (), bbox: list[float] | None = None
-) -> pystac.Collection:
-    """Build the Collection that holds the Items of :func:`tasking_request_to_stac`.
-
-    Args:
-        items: Tasking Items of the collection, for the extent (see :func:`catalog_collection`).
-        bbox: The area, when there are no items.
-    """
-    return _collection(
-        TASKING_COLLECTION_ID,
-        "Capella Space tasking requests",
-        "Requests to task a Capella Space SAR satellite: the area of interest as geometry, the collection window "
-        "as start_datetime/end_datetime, the latest status as capella:status and the collect constraints under "
-        "capella:collectConstraints.",
-        [*_KEYWORDS, "tasking"], "other", None, _extent(items, bbox, None),
-    )
-
-
-def _extent(items: Iterable[Mapping[str, Any]], bbox: list[float] | None,
-            interval: list[str | None] | None) -> dict[str, Any]:
-    boxes: list[list[float]] = []
-    times: list[str] = []
-    for item in items:
-        if isinstance(item.get("bbox"), list):
-            boxes.append(item["bbox"])
-        props = item.get("properties") or {}
-        times += [props[k] for k in ("datetime", "start_datetime", "end_datetime") if isinstance(props.get(k), str)]
-    if boxes:
-        box = [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[-2] for b in boxes),
-               max(b[-1] for b in boxes)]
-    else:
-        box = list(bbox) if bbox else [-180.0, -90.0, 180.0, 90.0]
-    span: list[str | None] = [min(times), max(times)] if times else list(interval or [None, None])
-    return {"spatial": {"bbox": [box]}, "temporal": {"interval": [span]}}
-
-
-def _collection(collection_id: str, title: str, description: str, keywords: list[str], license_: str,
-                license_link: Mapping[str, str] | None, extent: dict[str, Any]) -> pystac.Collection:
-    return pystac.Collection.from_dict(
-        {
-            "type": "Collection",
-            "stac_version": STAC_VERSION,
-            "id": collection_id,
-            "title": title,
-            "description": description,
-            "keywords": keywords,
-            "license": license_,
-            "providers": [copy_json(_PRODUCER)],
-            "extent": extent,
-            "links": [dict(license_link)] if license_link else [],
-            SOURCE: source_tag(PROVIDER, KIND_COLLECTION, TRANSFORM_VERSION),
-        },
-        migrate=False,
-        preserve_dict=False,
-    )
 
 
 # --- the adapter ------------------------------------------------------------------------------------------

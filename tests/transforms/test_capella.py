@@ -131,7 +131,8 @@ def test_undeclared_extensions_are_declared_in_current_versions(geo: dict[str, A
     geo["stac_extensions"] = []
     stac = assert_valid(capella.item_to_stac(geo))
     assert stac["stac_version"] == "1.1.0"
-    assert stac["stac_extensions"] == sorted([capella.SAR_SCHEMA, *(EXTENSION_SCHEMAS[p] for p in ("sat", "view", "proj"))])
+    current = [capella.SAR_SCHEMA, *(EXTENSION_SCHEMAS[p] for p in ("sat", "view", "proj"))]
+    assert stac["stac_extensions"] == sorted(current)
     assert capella.stac_to_item(stac)["stac_extensions"] == []
 
 
