@@ -27,7 +27,7 @@ import pystac.extensions.view as view
 
 from stac_bridge.errors import TransformError
 from stac_bridge.registry import ProviderRecord
-from stac_bridge.transforms import _common
+from stac_bridge.transforms import _common, kernel
 from stac_bridge.transforms._plain import copy_json
 from stac_bridge.transforms.capella_collections import (
     ARCHIVE_COLLECTION_ID,
@@ -57,19 +57,7 @@ from stac_bridge.transforms.capella_tasking import (
     to_pystac_item,
     via_link,
 )
-from stac_bridge.transforms.kernel import (
-    DATETIME,
-    NUMBER,
-    SOURCE,
-    Codec,
-    Field,
-    Ledger,
-    Reader,
-    Table,
-    same_json,
-    source_of,
-    source_tag,
-)
+from stac_bridge.transforms.kernel import SOURCE, Codec, Field, Ledger, Reader, Table
 
 __all__ = [
     "ADAPTER",
@@ -89,7 +77,7 @@ __all__ = [
 ]
 
 KIND_ITEM: Final = "item"
-ITEM_SOURCE: Final = source_tag(PROVIDER, KIND_ITEM, TRANSFORM_VERSION)
+ITEM_SOURCE: Final = kernel.source_tag(PROVIDER, KIND_ITEM, TRANSFORM_VERSION)
 VIA_TITLE: Final = "Capella catalog item"
 
 #: What Capella writes and the way back gives when the ledger says nothing else.
@@ -126,22 +114,23 @@ ITEM_TABLE: Final = Table(
     "catalog item",
     (
         Field("proj:epsg", proj.CODE_PROP, EPSG_CODE, int, "also in assets; null stays null"),
-        Field("view:look_angle", view.OFF_NADIR_PROP, NUMBER, float,
+        Field("view:look_angle", view.OFF_NADIR_PROP, kernel.NUMBER, float,
               "the same angle: nadir to the line of sight at the sensor"),
         Field("locale:datetime", "capella:locale_datetime", kind=str, note="no published locale extension"),
         Field("locale:timezone", "capella:locale_timezone", kind=str),
         Field("locale:time", "capella:locale_time", kind=str),
         # pystac writes datetime back in this one spelling: the others are kept in the ledger.
-        Field("datetime", "datetime", DATETIME, str),
+        Field("datetime", "datetime", kernel.DATETIME, str),
         *(Field(name, name, UTC_DATETIME, str) for name in _TIMES),
     ),
     prefix="",
     own=(
-        ("stac_version", "`stac_version`", "1.0.0 -> 1.1.0"),
-        ("stac_extensions", "`stac_extensions`", "the extensions of the fields used"),
-        ("<prefix>:<name>", "`capella:<prefix>_<name>`", "a field its extension does not define"),
-        ("proj:centroid, processing:software, ... (objects)", "the same field on the data assets", ""),
-        ("links", "`links` + `via` (Capella API) + `collection`", "the two added links go on the way back"),
+        ("stac_version", "stac_version", "1.0.0 -> 1.1.0"),
+        ("stac_extensions", "stac_extensions", "the extensions of the fields used"),
+        ("<prefix>:<name>", "capella:<prefix>_<name>", "a field its extension does not define"),
+        ("proj:centroid, processing:software, ... (objects)", "the same field on the data assets",
+         "no property is an object"),
+        ("links", "links + via (Capella API) + collection", "the two added links go on the way back"),
     ),
 )
 TABLES: Final = (ITEM_TABLE, TASKING_TABLE)
@@ -242,7 +231,7 @@ def item_dict(item: Mapping[str, Any]) -> dict[str, Any]:
     out["links"] = links = _links(links_in or [], item_id, collection)
     if links_in is None:
         ledger.absent.append("links")
-    elif not same_json(_links_back(links), links_in):
+    elif not kernel.same_json(_links_back(links), links_in):
         ledger.keep["links"] = copy_json(links_in)
     if collection is not None:
         out["collection"] = collection
@@ -278,7 +267,7 @@ def stac_to_item(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     """
     stac = stac_dict(item)
     reader = Reader(PROVIDER, stac)
-    found = source_of(stac)
+    found = kernel.source_of(stac)
     if found is not None and found[:2] != (PROVIDER, KIND_ITEM):
         raise reader.error(f"properties.{SOURCE}", f"is {found[0]}/{found[1]}, not a Capella catalog item")
     props = _place_back(reader.require("properties", dict), flatten=True)
@@ -382,7 +371,7 @@ def _encode(reader: Reader, key: str, value: Any, entry: Field, ledger: Ledger) 
         stac_value = entry.codec.to_stac(value)
     except (ValueError, TypeError) as exc:
         raise reader.error(key, f"cannot be read ({entry.codec.name or 'copy'}): {exc}") from exc
-    if not same_json(entry.codec.from_stac(stac_value), value):
+    if not kernel.same_json(entry.codec.from_stac(stac_value), value):
         ledger.keep[reader.path(key)] = copy_json(value)
     return stac_value
 
@@ -445,7 +434,7 @@ def _habit(source: Mapping[str, Any], key: str, usual: Any, ledger: Ledger) -> N
     """Keep a top-level member in the ledger when Capella did not write it as it usually does."""
     if key not in source:
         ledger.absent.append(key)
-    elif not same_json(source[key], usual):
+    elif not kernel.same_json(source[key], usual):
         ledger.keep[key] = copy_json(source[key])
 
 
@@ -523,7 +512,7 @@ class CapellaAdapter:
         """Give back the Capella item or tasking request an Item was made from (a Collection as it is)."""
         if stac.get("type") == "Collection":
             return _collection_dict(stac)
-        found = source_of(stac)
+        found = kernel.source_of(stac)
         if (found is not None and found[1] == KIND_TASKING) or (
             found is None and stac.get("collection") == TASKING_COLLECTION_ID
         ):

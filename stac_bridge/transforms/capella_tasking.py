@@ -83,10 +83,10 @@ TASKING_TABLE: Final = Table(
     ),
     prefix=PREFIX,
     own=(
-        ("geometry", "`geometry`, computed `bbox`", "the AOI"),
-        ("taskingrequestId", "Item `id`, `via` link `.../task/{id}`",
+        ("geometry", "geometry, computed bbox", "the AOI"),
+        ("taskingrequestId", "Item id, via link .../task/{id}",
          "a body without one: `capella-tasking-<16 hex of the SHA-256 of its JSON>`"),
-        ("statusHistory", "`capella:status`, `updated`",
+        ("statusHistory", "capella:status, updated",
          "code and time of the latest entry; the history itself in the ledger"),
         ("windowDuration", "-", "the window's length in seconds, rebuilt from the window"),
     ),
