@@ -4,6 +4,13 @@ Items go through pypgstac's own item formatting (dehydration against the collect
 routing), then each batch is written in a single transaction: a batch is either wholly loaded or not at all.
 An upsert only rewrites rows whose content changed, so loading the same file twice changes nothing, and the
 summary tells loaded (new or changed) from unchanged.
+
+What the STAC API does not serve is kept in pgstac's ``private`` column (never hydrated into search
+results): an object's ledger (``stac_bridge:ledger``, the transforms' round-trip bookkeeping), its provenance
+tag (``stac_bridge:source``) and, for a collection, the extent its transform wrote (``stac_bridge:extent``). The
+served extent is computed from the collection's items after each load (antimeridian-aware); the compatible
+endpoints and the source routes join the rest back in (:mod:`stac_bridge.server.search`), so a provider record
+comes back exactly.
 """
 
 from __future__ import annotations
@@ -55,6 +62,37 @@ class LoadSummary:
 
     def __str__(self) -> str:
         return f"{self.loaded} loaded, {self.unchanged} unchanged, {self.failed} failed"
+
+
+#: The one bookkeeping member of the transforms' STAC (:data:`stac_bridge.transforms.kernel.LEDGER`).
+LEDGER: Final = "stac_bridge:ledger"
+#: The provenance tag (:data:`stac_bridge.transforms.kernel.SOURCE`): an Item property, a Collection field.
+SOURCE: Final = "stac_bridge:source"
+#: A collection's extent as its transform wrote it, kept for the way back.
+SOURCE_EXTENT: Final = "stac_bridge:extent"
+
+
+def split_private(obj: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Split a STAC object into what pgstac serves and what goes to its ``private`` column.
+
+    The ledger and the provenance tag move to ``private``; a collection's extent is copied there too (the
+    served one is computed from the items).
+    """
+    content = dict(obj)
+    private: dict[str, Any] = {}
+    ledger = content.pop(LEDGER, None)
+    if ledger:
+        private[LEDGER] = ledger
+    if content.get("type") == "Collection":
+        if SOURCE in content:
+            private[SOURCE] = content.pop(SOURCE)
+        if "extent" in content:
+            private[SOURCE_EXTENT] = content["extent"]
+    elif isinstance(content.get("properties"), Mapping) and SOURCE in content["properties"]:
+        properties = dict(content["properties"])
+        private[SOURCE] = properties.pop(SOURCE)
+        content["properties"] = properties
+    return content, private or None
 
 
 def read_stac(paths: Iterable[str | Path]) -> Iterator[dict[str, Any]]:
@@ -143,6 +181,7 @@ class PgstacLoader:
 
         self.mode = mode
         self.batch_size = batch_size
+        self._touched: set[str] = set()
         self._db = PgstacDB(dsn=dsn)
         try:
             self._pypgstac = Loader(self._db)
@@ -153,8 +192,29 @@ class PgstacLoader:
             raise LoadError(str(exc)) from exc
 
     def close(self) -> None:
-        """Close the database connection."""
-        self._db.close()
+        """Bring the extents of the collections written to up to date, then close the database connection."""
+        try:
+            self.update_extents()
+        except psycopg.Error as exc:  # closing after a failure: the extents wait for the next load
+            log.warning("collection extents not updated: %s", _first_line(exc))
+        finally:
+            self._db.close()
+
+    def update_extents(self, collections: Iterable[str] = ()) -> None:
+        """Set the served extent of ``collections``, and of the collections loaded into since, to their items'.
+
+        The spatial extent is the items' bounding box, west > east when the items lie on both sides of the
+        antimeridian and that box is narrower (PostGIS's ``ST_ShiftLongitude``); the temporal extent runs from
+        the first ``datetime`` to the last ``end_datetime``. A collection without items keeps the extent its
+        transform wrote.
+        """
+        ids = sorted(self._touched | set(collections))
+        self._touched.clear()
+        if not ids:
+            return
+        conn = self._conn
+        with conn.transaction():
+            conn.execute(_EXTENT_SQL, (ids,))
 
     def __enter__(self) -> PgstacLoader:
         return self
@@ -179,13 +239,20 @@ class PgstacLoader:
                 summary.failed += 1
                 summary.errors.append("<collection without id>: 'id' is missing")
                 continue
-            rows.append((cid, json.dumps(collection)))
+            served, kept = split_private(collection)
+            rows.append((cid, json.dumps(served), json.dumps(kept) if kept else None))
         if not rows:
             return summary
         conn = self._conn
+        loaded: list[str] = []
         with conn.transaction(), conn.cursor() as cur:
-            for cid, content in rows:
-                cur.execute("SELECT content = %s::jsonb FROM collections WHERE id = %s", (content, cid))
+            for cid, content, private in rows:
+                # The served extent is the items' (see update_extents): compare everything else.
+                cur.execute(
+                    "SELECT content - 'extent' = %s::jsonb - 'extent' AND private IS NOT DISTINCT FROM %s::jsonb "
+                    "FROM collections WHERE id = %s",
+                    (content, private, cid),
+                )
                 existing = cur.fetchone()
                 if existing is not None and (existing[0] or self.mode == "insert-ignore"):
                     summary.unchanged += 1
@@ -194,11 +261,14 @@ class PgstacLoader:
                 try:
                     with conn.transaction():
                         cur.execute(sql.SQL("SELECT {}(%s::jsonb)").format(sql.Identifier(function)), (content,))
+                        cur.execute("UPDATE collections SET private = %s::jsonb WHERE id = %s", (private, cid))
                 except psycopg.Error as exc:
                     summary.failed += 1
                     summary.errors.append(f"{cid}: {_first_line(exc)}")
                     continue
                 summary.loaded += 1
+                loaded.append(cid)
+        self.update_extents(loaded)
         # Base items may have changed: pypgstac caches them per collection.
         self._pypgstac.collection_json.cache_clear()
         return summary
@@ -222,11 +292,14 @@ class PgstacLoader:
         """
         summary = LoadSummary()
         iterator = iter(items)
-        while batch := list(itertools.islice(iterator, self.batch_size)):
-            result = self._load_batch(batch)
-            summary.add(result)
-            if on_batch is not None:
-                on_batch(result)
+        try:
+            while batch := list(itertools.islice(iterator, self.batch_size)):
+                result = self._load_batch(batch)
+                summary.add(result)
+                if on_batch is not None:
+                    on_batch(result)
+        finally:
+            self.update_extents()
         return summary
 
     def write(self, batch: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
@@ -267,7 +340,10 @@ class PgstacLoader:
             problem = _item_problem(item, known)
             if problem is None:
                 try:
-                    rows.append(self._pypgstac.format_item(dict(item)))
+                    content, private = split_private(item)
+                    if private is not None:
+                        content["private"] = private  # pypgstac's own way into the private column
+                    rows.append(self._pypgstac.format_item(content))
                 except Exception as exc:  # pypgstac raises bare Exceptions for bad datetimes/geometries
                     problem = _first_line(exc)
             if problem is not None:
@@ -285,6 +361,8 @@ class PgstacLoader:
             raise LoadError(f"the batch was rolled back: {_first_line(exc)}") from exc
         summary.loaded += written
         summary.unchanged += len(rows) - written
+        if written:
+            self._touched.update(str(row["collection"]) for row in rows)
         return summary
 
     def _existing_collections(self, ids: set[str]) -> set[str]:
@@ -350,6 +428,38 @@ class PgstacLoader:
         else:
             row = self._conn.execute("SELECT count(*) FROM items WHERE collection = %s", (collection,)).fetchone()
         return int(row[0]) if row else 0
+
+
+_EXTENT_SQL: Final = """
+WITH spans AS (
+    SELECT collection,
+           ST_Extent(geometry) AS plain,
+           ST_Extent(ST_ShiftLongitude(geometry)) AS shifted,
+           min(datetime) AS first,
+           max(end_datetime) AS last
+    FROM items WHERE collection = ANY(%s) GROUP BY collection
+), boxes AS (
+    SELECT collection, first, last,
+           CASE WHEN ST_XMax(shifted) - ST_XMin(shifted) < ST_XMax(plain) - ST_XMin(plain) - 1e-9
+                THEN jsonb_build_array(ST_XMin(shifted), ST_YMin(plain),
+                                       CASE WHEN ST_XMax(shifted) > 180 THEN ST_XMax(shifted) - 360
+                                            ELSE ST_XMax(shifted) END,
+                                       ST_YMax(plain))
+                ELSE jsonb_build_array(ST_XMin(plain), ST_YMin(plain), ST_XMax(plain), ST_YMax(plain))
+           END AS bbox
+    FROM spans
+)
+UPDATE collections c SET content = jsonb_set(
+    c.content, '{extent}',
+    jsonb_build_object(
+        'spatial', jsonb_build_object('bbox', jsonb_build_array(b.bbox)),
+        'temporal', jsonb_build_object('interval', jsonb_build_array(jsonb_build_array(
+            to_char(b.first AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+            to_char(b.last AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))))
+    )
+)
+FROM boxes b WHERE c.id = b.collection
+"""
 
 
 def _item_problem(item: Mapping[str, Any], known_collections: set[str]) -> str | None:

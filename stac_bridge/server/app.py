@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stac_bridge import __version__
+from stac_bridge.server import source as source_routes
 from stac_bridge.server.settings import ServerSettings
 
 __all__ = ["create_app"]
@@ -236,6 +237,7 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     app.middleware("http")(_guard_parameters)
     for prefix, target in COMPATIBLE_ENDPOINTS.items():
         app.include_router(_router(target, settings), prefix=prefix)
+    app.include_router(source_routes.create_router())
     if settings.transactions:
         assert settings.api_key is not None
         app.add_middleware(

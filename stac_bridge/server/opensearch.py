@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from stac_bridge.errors import TransformError, UntranslatableQueryError
-from stac_bridge.server.search import pgstac_collection_search, search_page
+from stac_bridge.server.search import attach_collection_ledgers, pgstac_collection_search, search_page
 from stac_bridge.server.settings import ServerSettings
 from stac_bridge.transforms import opensearch, opensearch_query
 from stac_bridge.transforms._common import PROVENANCE_PROVIDER, format_datetime, parse_datetime
@@ -102,7 +102,9 @@ async def _collections(request: Request) -> JSONResponse:
     matched = int(result.get("numberMatched") or 0)
     if count == 0:
         return JSONResponse({"totalResults": matched}, media_type=MEDIA_TYPE)
-    features = [_collection_of(c) for c in result.get("collections") or []]
+    collections = list(result.get("collections") or [])
+    await attach_collection_ledgers(request, collections)
+    features = [_collection_of(c) for c in collections]
     return _answer(request, features, matched, search.start_index, count)
 
 

@@ -13,10 +13,9 @@ STAC object this package writes (``stac_bridge:ledger``, absent when empty)::
     {"keep": {"<provider path>": <the provider's own value>, ...},   # a spelling a codec normalises
      "absent": ["<provider path>", ...]}                            # a field the provider left out
 
-The loader stores the ledger in pgstac's ``private`` column, which the STAC API never serves; the compatible
-endpoints and ``/collections/{c}/items/{i}/source`` join it back in. ``stac_bridge:source`` (a property of
-Items, a top-level field of Collections) names the provider, the record kind and the transform version:
-``"byoc/tile/2"``.
+``stac_bridge:source`` (a property of Items, a top-level field of Collections) names the provider, the record
+kind and the transform version: ``"byoc/tile/2"``. The loader keeps both in pgstac's ``private`` column, which
+the STAC API never serves; the compatible endpoints and ``/collections/{c}/items/{i}/source`` join them back.
 
 Everything here is pure and cheap: the hot path builds dicts, never pystac objects.
 """
