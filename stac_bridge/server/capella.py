@@ -6,7 +6,8 @@ lte and ``datetime`` inside it, ``page``, ``sortby``, ``limit``), translates it 
 does (:mod:`stac_bridge.server.search`), so both find the same items in the same order. The answer is a STAC
 ItemCollection with ``numberMatched``, ``numberReturned`` and a ``next`` link to POST the same body with
 ``page + 1`` to. Items harvested from Capella come back in Capella's own form
-(:func:`stac_bridge.transforms.capella.stac_to_item`); all others as they are stored.
+(:func:`stac_bridge.transforms.capella.stac_to_item`, with the ledger and provenance the loader kept in pgstac's
+``private`` column joined back); all others as they are stored.
 
 Point the client at it with ``CapellaConsoleClient(base_url="<api>/capella", no_auth=True)``: searching needs
 no credentials. Errors are answered in Capella's envelope (``{"error": {"message", "code"}}``), which the
@@ -79,7 +80,7 @@ def create_router(settings: ServerSettings) -> APIRouter:
             return _error(str(exc), field=exc.field)
         limit = min(search.limit, page_cap)
         offset = (search.page - 1) * limit
-        found = await search_page(request, search.body, offset=offset, limit=limit)
+        found = await search_page(request, search.body, offset=offset, limit=limit, ledgers=True)
         features = [_capella_form(feature) for feature in found.features]
         links = []
         if offset + len(features) < found.matched:

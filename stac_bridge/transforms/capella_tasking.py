@@ -89,6 +89,7 @@ TASKING_TABLE: Final = Table(
         ("statusHistory", "capella:status, updated",
          "code and time of the latest entry; the history itself in the ledger"),
         ("windowDuration", "-", "the window's length in seconds, rebuilt from the window"),
+        ("type", "sar:instrument_mode", "an answer's name for `collectionType`"),
     ),
 )
 _KINDS: Final[dict[str, type]] = {
@@ -153,6 +154,7 @@ def tasking_request_dict(request: Mapping[str, Any]) -> dict[str, Any]:
             props[PREFIX + "windowDuration"] = copy_json(fields["windowDuration"])
     elif submitted:
         ledger.absent.append("properties.windowDuration")
+    _mode(fields, submitted, props, ledger)
     props["datetime"] = None
     props[SOURCE] = TASKING_SOURCE
     bbox = reader.get("bbox")
@@ -213,11 +215,33 @@ def stac_to_tasking_request(item: pystac.Item | Mapping[str, Any]) -> dict[str, 
                     for link in stac.get("links") or ())
     if submitted:
         props["taskingrequestId"] = stac["id"]
+        if "collectionType" in props and "type" not in props:
+            props["type"] = props.pop("collectionType")
         if "windowDuration" not in props:
             opens, closes = parse_datetime(props["windowOpen"]), parse_datetime(props["windowClose"])
             props["windowDuration"] = _whole((closes - opens).total_seconds())
     out = {"type": "Feature", "geometry": copy_json(geometry), "properties": props}
     return Ledger.of(stac).apply(out)
+
+
+def _mode(fields: Mapping[str, Any], submitted: bool, props: dict[str, Any], ledger: Ledger) -> None:
+    """An answer names the instrument mode ``type``, a request body ``collectionType``; both are sar's.
+
+    The way back writes the mode as ``type`` for a submitted request (one with an id) and ``collectionType``
+    otherwise; the ledger says so when a record does otherwise.
+    """
+    mode = fields.get("type")
+    if "collectionType" in fields:
+        if "type" in fields:
+            props[PREFIX + "type"] = copy_json(mode)
+        elif submitted:
+            ledger.keep["properties.collectionType"] = copy_json(fields["collectionType"])
+            ledger.absent.append("properties.type")
+    elif "type" in fields:
+        if submitted and isinstance(mode, str):
+            props["sar:instrument_mode"] = mode
+        else:
+            props[PREFIX + "type"] = copy_json(mode)
 
 
 def _status(history: list[Any], props: dict[str, Any]) -> None:
