@@ -114,7 +114,7 @@ ITEM_TABLE: Final = Table(
     PROVIDER,
     "catalog item",
     (
-        Field("proj:epsg", proj.CODE_PROP, EPSG_CODE, int, "also in assets; null stays null"),
+        Field(proj.EPSG_PROP, proj.CODE_PROP, EPSG_CODE, int, "also in assets; null stays null"),
         Field("view:look_angle", view.OFF_NADIR_PROP, kernel.NUMBER, float,
               "the same angle: nadir to the line of sight at the sensor"),
         Field("locale:datetime", "capella:locale_datetime", kind=str, note="no published locale extension"),
@@ -147,7 +147,7 @@ def _props(*modules: Any) -> frozenset[str]:
 
 
 #: The fields each extension written defines (pystac's names; processing has no pystac class).
-_KNOWN: Final = (_props(sar, sat, view, proj) - {"proj:epsg"}) | {
+_KNOWN: Final = (_props(sar, sat, view, proj) - {proj.EPSG_PROP}) | {
     "processing:level", "processing:lineage", "processing:facility", "processing:version",
     "processing:software", "processing:expression", "processing:datetime",
 }

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import pystac
+from pystac.extensions.sar import INSTRUMENT_MODE_PROP, POLARIZATIONS_PROP
 from pystac.extensions.timestamps import TimestampsExtension
 
 from stac_bridge.errors import TransformError
@@ -78,8 +79,8 @@ TASKING_TABLE: Final = Table(
         Field("taskingrequestName", "title", kind=str),
         Field("taskingrequestDescription", "description", kind=str,
               note="an empty one stays `capella:taskingrequestDescription` (STAC refuses it)"),
-        Field("collectionType", "sar:instrument_mode", kind=str),
-        Field("collectConstraints.polarization", "sar:polarizations", one_of_list(), str),
+        Field("collectionType", INSTRUMENT_MODE_PROP, kind=str),
+        Field("collectConstraints.polarization", POLARIZATIONS_PROP, one_of_list(), str),
     ),
     prefix=PREFIX,
     own=(
@@ -239,7 +240,7 @@ def _mode(fields: Mapping[str, Any], submitted: bool, props: dict[str, Any], led
             ledger.absent.append("properties.type")
     elif "type" in fields:
         if submitted and isinstance(mode, str):
-            props["sar:instrument_mode"] = mode
+            props[INSTRUMENT_MODE_PROP] = mode
         else:
             props[PREFIX + "type"] = copy_json(mode)
 
