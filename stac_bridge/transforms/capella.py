@@ -49,6 +49,7 @@ from stac_bridge.transforms.capella_tasking import (
     UTC_DATETIME,
     check_bbox,
     declare,
+    flattenable,
     geometry_bbox,
     require_geometry,
     stac_dict,
@@ -365,7 +366,10 @@ def _place(reader: Reader, ledger: Ledger, *, flatten: bool = False) -> dict[str
                 ledger.keep[reader.path(key)] = copy_json(value)
                 ledger.absent.append(reader.path(shadowed))
         if flatten and isinstance(value, dict) and target not in _KNOWN:
-            nested[target] = value
+            if flattenable(value):
+                nested[target] = value
+            elif action != _FOREIGN:
+                ledger.keep[reader.path(key)] = copy_json(value)  # keys no dotted path can hold
         else:
             out[target] = value
     if nested:

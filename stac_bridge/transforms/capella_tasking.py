@@ -136,7 +136,7 @@ def tasking_request_dict(request: Mapping[str, Any]) -> dict[str, Any]:
     opens = record.datetime("windowOpen", required=True)
     closes = record.datetime("windowClose", required=True)
     ledger = Ledger()
-    props = TASKING_TABLE.encode(record, ledger)
+    props = TASKING_TABLE.encode(unflattenable(record, ledger), ledger)
     if props.get("description") == "":
         props[PREFIX + "taskingrequestDescription"] = props.pop("description")
     for key in [k for k, v in props.items() if isinstance(v, dict)]:
@@ -275,6 +275,35 @@ def _tasking_id(request: Any) -> str | None:
 
 
 # --- helpers shared with the catalog items ----------------------------------------------------------------
+
+def flattenable(value: Any) -> bool:
+    """Whether the kernel can flatten an object to dotted paths and split them again.
+
+    No key is empty or holds a ``.``, a digit is a list index (``"¹"`` is not), and an object with a number
+    key has only number keys (the kernel reads those as list indexes).
+    """
+    if isinstance(value, dict):
+        numbers = [key.isdecimal() for key in value]
+        return (all(numbers) or not any(numbers)) and all(
+            key and "." not in key and (key.isdecimal() or not key.isdigit()) and flattenable(inner)
+            for key, inner in value.items()
+        )
+    if isinstance(value, list):
+        return all(flattenable(inner) for inner in value)
+    return True
+
+
+def unflattenable(reader: Reader, ledger: Ledger) -> Reader:
+    """A reader without the fields :func:`flattenable` refuses; they go to the ledger (Capella sends none)."""
+    record = reader.record
+    odd = [key for key, value in record.items() if isinstance(value, dict | list) and not flattenable(value)]
+    if not odd:
+        return reader
+    for key in odd:
+        ledger.keep[reader.path(key)] = copy_json(record[key])
+    kept = {key: value for key, value in record.items() if key not in odd}
+    return Reader(PROVIDER, kept, record_id=reader.record_id, at=reader.at)
+
 
 #: pystac's SAR schema (v1.0.0) requires four fields a tasking request or a partial item lacks; v1.3.0 (the
 #: current one) requires none and defines the same fields.

@@ -415,10 +415,10 @@ _json_leaf = (
     st.none() | st.booleans() | st.integers(-10**6, 10**6)
     | st.floats(allow_nan=False, allow_infinity=False, width=32) | st.text(max_size=8)
 )
-_keys = st.text(st.characters(blacklist_categories=("No", "Cs")), max_size=6)
+# Any keys: "", ".", "¹" (a digit but no list index) make no dotted path; the ledger keeps such objects.
+_keys = st.text(max_size=6) | st.sampled_from(["", ".", "a.b", "¹", "0", "1"])
 json_values = st.recursive(
     _json_leaf,
-    # Keys without digits other than 0-9 ("¹".isdigit() but is no list index: the kernel's put() trips on it).
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_keys, inner, max_size=3),
     max_leaves=6,
 )
