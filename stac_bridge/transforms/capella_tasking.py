@@ -282,14 +282,24 @@ def flattenable(value: Any) -> bool:
     No key is empty or holds a ``.``, a digit is a list index (``"¹"`` is not), and an object with a number
     key has only number keys (the kernel reads those as list indexes).
     """
-    if isinstance(value, dict):
-        numbers = [key.isdecimal() for key in value]
-        return (all(numbers) or not any(numbers)) and all(
-            key and "." not in key and (key.isdecimal() or not key.isdigit()) and flattenable(inner)
-            for key, inner in value.items()
-        )
-    if isinstance(value, list):
-        return all(flattenable(inner) for inner in value)
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if type(current) is dict:
+            numbers = 0
+            for key, inner in current.items():
+                if not key or "." in key:
+                    return False
+                if key.isdigit():
+                    if not key.isdecimal():
+                        return False
+                    numbers += 1
+                if type(inner) is dict or type(inner) is list:
+                    stack.append(inner)
+            if numbers and numbers != len(current):
+                return False
+        elif type(current) is list:
+            stack.extend(inner for inner in current if type(inner) is dict or type(inner) is list)
     return True
 
 
