@@ -31,7 +31,6 @@ from stac_bridge.server.search import search_page
 from stac_bridge.server.settings import ServerSettings
 from stac_bridge.transforms import capella
 from stac_bridge.transforms.capella_query import MAX_PAGE_SIZE, PAGE, search_body_to_stac
-from stac_bridge.transforms.kernel import source_of
 
 __all__ = ["CapellaEndpointSettings", "create_router"]
 
@@ -103,8 +102,7 @@ def create_router(settings: ServerSettings) -> APIRouter:
 
 def _capella_form(feature: Mapping[str, Any]) -> dict[str, Any]:
     """A catalog item harvested from Capella in Capella's form (its ledger applied when joined in); others as stored."""
-    found = source_of(feature)
-    if found is not None and found[:2] == (capella.PROVIDER, capella.KIND_ITEM):
+    if capella.kind_of(feature) == capella.KIND_ITEM:
         return capella.stac_to_item(feature)
     return dict(feature)
 

@@ -59,6 +59,7 @@ from stac_bridge.transforms.capella_tasking import (
     to_pystac_item,
     via_link,
 )
+from stac_bridge.transforms.capella_tasking import VIA_TITLE as TASKING_VIA_TITLE
 from stac_bridge.transforms.kernel import SOURCE, Codec, Field, Ledger, Reader, Table
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "TASKING_COLLECTION_ID",
     "catalog_collection",
     "item_to_stac",
+    "kind_of",
     "stac_to_item",
     "stac_to_tasking_request",
     "tasking_collection",
@@ -290,6 +292,22 @@ def stac_to_item(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     out["stac_version"] = CAPELLA_STAC_VERSION
     out["stac_extensions"] = list(CAPELLA_EXTENSIONS)
     return Ledger.of(stac).apply(out)
+
+
+def kind_of(stac: Mapping[str, Any]) -> str | None:
+    """``"item"`` or ``"tasking_request"`` for an Item made here, else ``None``.
+
+    Its ``stac_bridge:source`` says so or, as the API serves it (the database keeps the tag with the ledger, out
+    of the API), its ``via`` link to Capella.
+    """
+    found = kernel.source_of(stac)
+    if found is not None:
+        return found[1] if found[0] == PROVIDER and found[1] in (KIND_ITEM, KIND_TASKING) else None
+    titles = {link.get("title") for link in stac.get("links") or () if isinstance(link, Mapping)
+              and link.get("rel") == "via"}
+    if VIA_TITLE in titles:
+        return KIND_ITEM
+    return KIND_TASKING if TASKING_VIA_TITLE in titles else None
 
 
 # --- placing fields ---------------------------------------------------------------------------------------
@@ -526,10 +544,8 @@ class CapellaAdapter:
         """Give back the Capella item or tasking request an Item was made from (a Collection as it is)."""
         if stac.get("type") == "Collection":
             return _collection_dict(stac)
-        found = kernel.source_of(stac)
-        if (found is not None and found[1] == KIND_TASKING) or (
-            found is None and stac.get("collection") == TASKING_COLLECTION_ID
-        ):
+        kind = kind_of(stac)
+        if kind == KIND_TASKING or (kind is None and stac.get("collection") == TASKING_COLLECTION_ID):
             return stac_to_tasking_request(stac)
         return stac_to_item(stac)
 

@@ -656,3 +656,13 @@ def test_vendor_share_of_the_demo_items() -> None:
     # Tasking requests are mostly Capella's own constraints and order; before: 74 % with objects as one key.
     vendor, total = vendor_share(tasking)
     assert vendor / total <= 0.77
+
+
+@pytest.mark.parametrize(("name", "raw"), TYPICAL, ids=[name for name, _ in TYPICAL])
+def test_as_served_without_the_tag_an_item_is_known_by_its_via_link(name: str, raw: dict[str, Any]) -> None:
+    adapter = get_adapter("capella")
+    stac = adapter.to_stac(adapter.classify(raw))
+    del stac["properties"]["stac_bridge:source"]  # kept with the ledger in the database, out of the API
+    expected = "tasking_request" if name.startswith("tasking") else "item"
+    assert capella.kind_of(stac) == (expected if name != "tasking_request_body" else None)
+    assert adapter.from_stac(stac) == raw
