@@ -144,9 +144,12 @@ class CapellaSource(HttpSource):
 
     def collection_records(self) -> list[dict[str, Any]]:
         """The STAC Collections the items go to: each catalog collection, and ``capella-tasking`` if asked."""
-        collections = [capella.catalog_collection(cid) for cid in self.catalog_collections]
+        # Their extents start as the search's: the loader computes them from the items after each load.
+        interval = [None if end in _OPEN else end for end in self.window]
+        collections = [capella.catalog_collection(cid, bbox=self.bbox, interval=interval)
+                       for cid in self.catalog_collections]
         if self.tasking:
-            collections.append(capella.tasking_collection())
+            collections.append(capella.tasking_collection(bbox=self.bbox))
         return [c.to_dict(include_self_link=False, transform_hrefs=False) for c in collections]
 
     def start(self, since: dt.datetime | None) -> dict[str, Any]:

@@ -6,7 +6,8 @@ lte and ``datetime`` inside it, ``page``, ``sortby``, ``limit``), translates it 
 does (:mod:`stac_bridge.server.search`), so both find the same items in the same order. The answer is a STAC
 ItemCollection with ``numberMatched``, ``numberReturned`` and a ``next`` link to POST the same body with
 ``page + 1`` to. Items harvested from Capella come back in Capella's own form
-(:func:`stac_bridge.transforms.capella.stac_to_item`); all others as they are stored.
+(:func:`stac_bridge.transforms.capella.stac_to_item`, with the ledger and provenance the loader kept in pgstac's
+``private`` column joined back); all others as they are stored.
 
 Point the client at it with ``CapellaConsoleClient(base_url="<api>/capella", no_auth=True)``: searching needs
 no credentials. Errors are answered in Capella's envelope (``{"error": {"message", "code"}}``), which the
@@ -29,7 +30,6 @@ from stac_bridge.errors import TransformError
 from stac_bridge.server.search import search_page
 from stac_bridge.server.settings import ServerSettings
 from stac_bridge.transforms import capella
-from stac_bridge.transforms._common import PROVENANCE_PROVIDER
 from stac_bridge.transforms.capella_query import MAX_PAGE_SIZE, PAGE, search_body_to_stac
 
 __all__ = ["CapellaEndpointSettings", "create_router"]
@@ -79,7 +79,7 @@ def create_router(settings: ServerSettings) -> APIRouter:
             return _error(str(exc), field=exc.field)
         limit = min(search.limit, page_cap)
         offset = (search.page - 1) * limit
-        found = await search_page(request, search.body, offset=offset, limit=limit)
+        found = await search_page(request, search.body, offset=offset, limit=limit, ledgers=True)
         features = [_capella_form(feature) for feature in found.features]
         links = []
         if offset + len(features) < found.matched:
@@ -101,15 +101,8 @@ def create_router(settings: ServerSettings) -> APIRouter:
 
 
 def _capella_form(feature: Mapping[str, Any]) -> dict[str, Any]:
-    """A catalog item harvested from Capella in Capella's form; any other item as stored."""
-    props = feature.get("properties")
-    record = props.get(capella.NORMALIZATION) if isinstance(props, Mapping) else None
-    if (
-        isinstance(props, Mapping)
-        and props.get(PROVENANCE_PROVIDER) == capella.PROVIDER
-        and isinstance(record, Mapping)
-        and record.get(capella.REC_KIND) == capella.KIND_ITEM
-    ):
+    """A catalog item harvested from Capella in Capella's form (its ledger applied when joined in); others as stored."""
+    if capella.kind_of(feature) == capella.KIND_ITEM:
         return capella.stac_to_item(feature)
     return dict(feature)
 

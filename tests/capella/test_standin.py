@@ -115,7 +115,7 @@ def test_real_console_client_against_the_standin(standin: CapellaStandIn, assert
     for request in (posted, out["task"]):
         item = capella.tasking_request_to_stac(request)
         stac = assert_valid(item)
-        assert stac["properties"]["start_datetime"] == "2024-06-01T00:00:00Z"
+        assert stac["properties"]["start_datetime"] == "2024-06-01T00:00:00.000Z"  # Capella's spelling, valid RFC 3339
         assert capella.stac_to_tasking_request(item) == request
     assert capella.tasking_request_to_stac(out["task"]).id == out["task"]["properties"]["taskingrequestId"]
     assert as_status(out["task"]) == "received"
