@@ -76,21 +76,27 @@ def _add_db(sub: Any) -> None:
 
 def _cmd_load(args: argparse.Namespace) -> int:
     from stac_bridge.pgstac.database import database_url
-    from stac_bridge.pgstac.loader import LoadSummary, PgstacLoader
+    from stac_bridge.pgstac.loader import LoadInterrupted, LoadSummary, PgstacLoader
 
     url = database_url(start=args.start_db)
+    interrupted: LoadInterrupted | None = None
     with PgstacLoader(url, mode=args.mode, batch_size=args.batch_size) as loader, \
             _progress(None, "items", "loading") as bar:
 
         def advance(batch: LoadSummary) -> None:
             bar.update(batch.loaded + batch.unchanged + batch.failed)
 
-        summary = loader.load_paths(args.paths, on_batch=advance)
+        try:
+            summary = loader.load_paths(args.paths, on_batch=advance)
+        except LoadInterrupted as exc:  # what was committed before is said all the same
+            interrupted, summary = exc, exc.summary
     for error in summary.errors[:50]:
         print(f"failed: {error}", file=sys.stderr)
     if len(summary.errors) > 50:
         print(f"... and {len(summary.errors) - 50} more failures", file=sys.stderr)
     print(summary)
+    if interrupted is not None:
+        raise interrupted
     return 1 if summary.failed else 0
 
 
