@@ -171,10 +171,11 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     api.client.landing_page_id = settings.landing_id
     app: FastAPI = api.app
     faults.install_error_handlers(app)
-    # stac-fastapi's health check waits on the pool unbounded and answers an empty message on a timeout.
-    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != HEALTH_PATH]
-    app.add_api_route(HEALTH_PATH, faults.health_check, methods=["GET"], tags=["Health Check"],
+    # stac-fastapi's health check waits on the pool unbounded and answers an empty message on a timeout:
+    # ours goes first, so that it is the one routed to (theirs stays, unreachable, inside its router).
+    app.add_api_route(HEALTH_PATH, faults.health_check, methods=["GET"], tags=["Liveliness/Readiness"],
                       summary="Whether the API and its database are usable, and if not, why")
+    app.router.routes.insert(0, app.router.routes.pop())
     for prefix, target in COMPATIBLE_ENDPOINTS.items():
         app.include_router(_router(target, settings), prefix=prefix)
     # Added innermost first: slashes, then auth, then the body limit, then the checks, then stac-fastapi.
