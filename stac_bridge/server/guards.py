@@ -120,7 +120,7 @@ def geometry_problem(geometry: Any) -> str | None:
     if not isinstance(geometry, Mapping):
         return "a geometry must be a GeoJSON object"
     kind = geometry.get("type")
-    if kind not in _GEOMETRY_TYPES:
+    if not isinstance(kind, str) or kind not in _GEOMETRY_TYPES:
         return f"unknown geometry type {excerpt(kind)}"
     if kind == "GeometryCollection":
         members = geometry.get("geometries")
@@ -184,7 +184,8 @@ def _filter_problem(cql2: Any) -> str | None:
         if isinstance(node, list):
             stack.extend(node)
         elif isinstance(node, dict):
-            if "coordinates" in node or "geometries" in node or node.get("type") in _GEOMETRY_TYPES:
+            if "coordinates" in node or "geometries" in node or (
+                    isinstance(node.get("type"), str) and node["type"] in _GEOMETRY_TYPES):
                 problem = geometry_problem(node)
                 if problem is not None:
                     return f"filter: {problem}"
@@ -333,7 +334,8 @@ class RequestGuardMiddleware:
             if name in params and len(params[name].split(",")) > self.max_limit:
                 raise _bad(f"{name}: at most {self.max_limit} values")
         for name in ("fields", "sortby"):
-            if name in params and any(not part.strip() for part in params[name].split(",")):
+            value = params.get(name, "")
+            if value.strip() and any(not part.strip() for part in value.split(",")):
                 raise _bad(f"{name}: an empty entry in {excerpt(params[name])}")
         if "intersects" in params:
             problem = geometry_problem(self._json_param("intersects", params["intersects"]))

@@ -47,23 +47,23 @@ class _StrictValidation:
                        expected_item_id: str | None = None) -> None:
         if not isinstance(item, Mapping):
             raise HTTPException(status_code=400, detail="an item must be a JSON object")
-        super()._validate_item(request, item, collection_id, expected_item_id)  # type: ignore[misc]
-        problem = geometry_problem(item.get("geometry"))
-        if problem is not None:
-            raise HTTPException(status_code=400, detail=f"item {excerpt(item.get('id'))}: geometry: {problem}")
         try:
             Item.model_validate(item)
         except ValidationError as exc:
             raise _refuse("Item", exc) from exc
+        super()._validate_item(request, item, collection_id, expected_item_id)  # type: ignore[misc]
+        problem = geometry_problem(item.get("geometry"))
+        if problem is not None:
+            raise HTTPException(status_code=400, detail=f"item {excerpt(item.get('id'))}: geometry: {problem}")
 
     def _validate_collection(self, request: Request, collection: Any) -> None:
         if not isinstance(collection, Mapping):
             raise HTTPException(status_code=400, detail="a collection must be a JSON object")
-        super()._validate_collection(request, collection)  # type: ignore[misc]
-        try:
+        try:  # first: the checks of stac-fastapi-pgstac assume an id
             Collection.model_validate(collection)
         except ValidationError as exc:
             raise _refuse("Collection", exc) from exc
+        super()._validate_collection(request, collection)  # type: ignore[misc]
 
 
 def _patched(existing: dict[str, Any], patch: PartialCollection | PartialItem | list[PatchOperation]) -> Any:
