@@ -66,21 +66,19 @@ def error_response(status: int, code: str, description: str, headers: Mapping[st
 
 def json_depth(value: Any, limit: int) -> int:
     """How deep arrays and objects nest in ``value``, counted up to ``limit + 1`` (iteratively: no recursion)."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children: Any = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
+    # Level by level, keeping only containers: a long array of numbers costs one type check per number.
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return depth
+        below: list[Any] = []
+        for node in level:
+            below.extend(child for child in (node.values() if isinstance(node, dict) else node)
+                         if isinstance(child, dict | list))
+        level = below
+    return depth
 
 
 def _is_number(value: Any) -> bool:

@@ -131,3 +131,17 @@ def test_the_summary_survives_the_database_going_away(loader: PgstacLoader, fres
     with pytest.raises(LoadInterrupted) as caught:
         loader.load_items(items)
     assert (caught.value.summary.loaded, caught.value.summary.failed) == (20, 0)
+
+
+def test_load_prints_the_summary_when_the_database_goes_away(
+    fresh_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    items = demo_items()[:25]
+    (tmp_path / "collection.json").write_text(json.dumps(demo_collection()))
+    (tmp_path / "items.ndjson").write_text("\n".join(json.dumps(i) for i in items) + "\n")
+    refuse_in_database(fresh_dsn, items[22]["id"], action="PERFORM pg_terminate_backend(pg_backend_pid())")
+    monkeypatch.setenv("STAC_BRIDGE_DATABASE_URL", fresh_dsn)
+    assert main(["load", "--batch-size", "10", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out.strip().splitlines()[-1] == "21 loaded, 0 unchanged, 0 failed"  # the collection and two batches
+    assert "the database failed" in err
