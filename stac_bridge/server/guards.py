@@ -17,6 +17,7 @@ Both are plain ASGI (no ``BaseHTTPMiddleware``): the body is read once, and noth
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode
@@ -44,6 +45,20 @@ _GEOMETRY_TYPES: Final = frozenset({
 #: Nesting of ``coordinates`` per geometry type (a Point's is a position: 1).
 _COORDINATE_DEPTH: Final = {"Point": 1, "MultiPoint": 2, "LineString": 2, "MultiLineString": 3, "Polygon": 3,
                             "MultiPolygon": 4}
+#: The most NOT operators, and AND/OR operands, one CQL2 filter may hold: stac-fastapi parses CQL2 text on the
+#: event loop, in time that grows steeply with nested NOTs (32 took 2 s, 300 did not end), and pgstac
+#: translates every operand in SQL; no filter a person writes comes near.
+MAX_NOT: Final = 10
+MAX_OPERANDS: Final = 100
+#: Nested parentheses in CQL2 text: a few thousand crash the parser's process (a stack overflow).
+MAX_PARENTHESES: Final = 32
+#: Sort keys, ``query`` properties and ``fields`` entries of one search: each costs pgstac SQL to build and run,
+#: and next links repeat them all; far more than any search needs.
+MAX_SORT_KEYS: Final = 16
+MAX_QUERY_PROPERTIES: Final = 100
+MAX_FIELDS: Final = 500
+_CQL2_STRING: Final = re.compile(r"'(?:[^']|'')*'")
+_CQL2_LOGICAL: Final = re.compile(r"\b(and|or|not)\b", re.IGNORECASE)
 _JSON_TYPES: Final = ("application/json", "application/geo+json", "application/json-patch+json",
                       "application/merge-patch+json")
 
@@ -174,12 +189,19 @@ def bbox_problem(value: Any) -> str | None:
     return None
 
 
-def _filter_problem(cql2: Any) -> str | None:
-    """A bad geometry or bbox literal anywhere in a CQL2 JSON filter (the depth is bounded before)."""
+def _filter_problem(cql2: Any, max_list: int) -> str | None:
+    """What is wrong with a CQL2 JSON filter (whose depth is bounded before), or ``None``.
+
+    Refused: a bad geometry or bbox literal, too many logical operators, an array (an ``in`` list) longer than
+    ``max_list``.
+    """
     stack = [cql2]
+    nots = operands = 0
     while stack:
         node = stack.pop()
         if isinstance(node, list):
+            if len(node) > max_list:
+                return f"filter: an array of more than {max_list} values"
             stack.extend(node)
         elif isinstance(node, dict):
             if "coordinates" in node or "geometries" in node or (
@@ -192,8 +214,38 @@ def _filter_problem(cql2: Any) -> str | None:
                 if problem is not None:
                     return f"filter: {problem}"
             else:
+                op = node.get("op")
+                nots += op == "not"
+                if op in ("and", "or") and isinstance(node.get("args"), list):
+                    operands += len(node["args"])
                 stack.extend(node.values())
+    return _logical_problem(nots, operands)
+
+
+def _logical_problem(nots: int, operands: int) -> str | None:
+    if nots > MAX_NOT:
+        return f"filter: at most {MAX_NOT} NOT operators"
+    if operands > MAX_OPERANDS:
+        return f"filter: at most {MAX_OPERANDS} operands of AND and OR"
     return None
+
+
+def cql2_text_problem(text: str) -> str | None:
+    """What makes a CQL2 text filter too costly to parse, or ``None`` (its syntax is stac-fastapi's to check)."""
+    bare = _CQL2_STRING.sub("''", text)  # what a string literal holds is no operator
+    depth = deepest = 0
+    for char in bare:
+        if char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    if deepest > MAX_PARENTHESES:
+        return f"filter: at most {MAX_PARENTHESES} nested parentheses"
+    words = [w.lower() for w in _CQL2_LOGICAL.findall(bare)]
+    nots = words.count("not")
+    # n operators join about n + 1 operands.
+    return _logical_problem(nots, len(words) - nots + 1 if len(words) > nots else 0)
 
 
 class _Refusal(Exception):
@@ -331,18 +383,23 @@ class RequestGuardMiddleware:
         for name in ("ids", "collections"):
             if name in params and len(params[name].split(",")) > self.max_limit:
                 raise _bad(f"{name}: at most {self.max_limit} values")
-        for name in ("fields", "sortby"):
+        for name, most in (("fields", MAX_FIELDS), ("sortby", MAX_SORT_KEYS)):
             value = params.get(name, "")
             if value.strip() and any(not part.strip() for part in value.split(",")):
                 raise _bad(f"{name}: an empty entry in {excerpt(params[name])}")
+            if value.count(",") >= most:
+                raise _bad(f"{name}: at most {most} entries")
         if "intersects" in params:
             problem = geometry_problem(self._json_param("intersects", params["intersects"]))
             if problem is not None:
                 raise _bad(f"intersects: {problem}")
         if "query" in params and not isinstance(self._json_param("query", params["query"]), dict):
             raise _bad("query must be a JSON object")
-        if params.get("filter-lang") == "cql2-json" and "filter" in params:
-            problem = _filter_problem(self._json_param("filter", params["filter"]))
+        if "filter" in params:
+            if params.get("filter-lang") == "cql2-json":
+                problem = _filter_problem(self._json_param("filter", params["filter"]), self.max_limit)
+            else:
+                problem = cql2_text_problem(params["filter"])
             if problem is not None:
                 raise _bad(problem)
         if "limit" not in params:
@@ -401,10 +458,15 @@ class RequestGuardMiddleware:
                 raise _bad(f"{name}: at most {self.max_limit} values")
         if "query" in body and body["query"] is not None and not isinstance(body["query"], dict):
             raise _bad("query must be a JSON object")
-        if isinstance(body.get("filter"), dict):
-            problem = _filter_problem(body["filter"])
-            if problem is not None:
-                raise _bad(problem)
+        if isinstance(body.get("query"), dict) and len(body["query"]) > MAX_QUERY_PROPERTIES:
+            raise _bad(f"query: at most {MAX_QUERY_PROPERTIES} properties")
+        if isinstance(body.get("sortby"), list) and len(body["sortby"]) > MAX_SORT_KEYS:
+            raise _bad(f"sortby: at most {MAX_SORT_KEYS} keys")
+        cql2 = body.get("filter")
+        problem = _filter_problem(cql2, self.max_limit) if isinstance(cql2, dict) else (
+            cql2_text_problem(cql2) if isinstance(cql2, str) else None)
+        if problem is not None:
+            raise _bad(problem)
         fields = body.get("fields")
         if fields is not None and not (
             isinstance(fields, dict)
@@ -412,6 +474,8 @@ class RequestGuardMiddleware:
                     for k in ("include", "exclude"))
         ):
             raise _bad("fields must be an object with 'include' and 'exclude' arrays of field names")
+        if fields is not None and any(len(fields.get(k, [])) > MAX_FIELDS for k in ("include", "exclude")):
+            raise _bad(f"fields: at most {MAX_FIELDS} names to include and to exclude")
         limit = body.get("limit")
         if limit is not None:
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:

@@ -124,6 +124,28 @@ def test_deep_nesting_is_400(http: httpx.Client, body: str) -> None:
     refused(http, "POST", "/search", content=body, headers=JSON)
 
 
+@pytest.mark.parametrize("cql2_text", [
+    "(" * 3000 + "eo:cloud_cover < 5" + ")" * 3000,  # crashed the server process (a stack overflow)
+    "NOT " * 300 + "eo:cloud_cover < 5",  # kept the event loop busy past a minute
+    " OR ".join(["eo:cloud_cover < 5"] * 1000),  # took pgstac past its statement timeout
+])
+def test_a_cql2_text_filter_too_costly_to_parse_is_400(http: httpx.Client, cql2_text: str) -> None:
+    refused(http, "GET", "/search", params={"filter": cql2_text, "filter-lang": "cql2-text"})
+    refused(http, "POST", "/search", json={"filter": cql2_text, "filter-lang": "cql2-text"})
+    assert http.get("/search", params={"filter": "NOT (eo:cloud_cover < 5 AND eo:cloud_cover > 1)"}).status_code == 200
+
+
+def test_a_search_too_costly_to_translate_is_400(http: httpx.Client) -> None:
+    clause = {"op": "<", "args": [{"property": "eo:cloud_cover"}, 5]}
+    refused(http, "POST", "/search", json={"filter": {"op": "or", "args": [clause] * 1000}})
+    # An in-list of 100,000 took 6 s; 10,000 query properties ran into the statement timeout; 10,000 sort keys
+    # or 50,000 fields were repeated in a next link of as many bytes.
+    refused(http, "POST", "/search", json={"filter": {"op": "in", "args": [{"property": "id"}, ["x"] * 100_000]}})
+    refused(http, "POST", "/search", json={"query": {f"p{i}": {"eq": 1} for i in range(10_000)}})
+    refused(http, "POST", "/search", json={"sortby": [{"field": "id", "direction": "asc"}] * 10_000})
+    refused(http, "POST", "/search", json={"fields": {"include": [f"properties.p{i}" for i in range(50_000)]}})
+
+
 def test_a_bad_geometry_in_a_filter_or_the_capella_search_is_400(http: httpx.Client) -> None:
     two_points = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}
     cql2 = {"op": "s_intersects", "args": [{"property": "geometry"}, two_points]}
