@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from stac_bridge.errors import TransformError
-from stac_bridge.server.guards import geometry_problem
+from stac_bridge.server.guards import geometry_problem, search_problem
 from stac_bridge.server.search import search_page
 from stac_bridge.server.settings import ServerSettings
 from stac_bridge.transforms import capella
@@ -80,6 +80,8 @@ def create_router(settings: ServerSettings) -> APIRouter:
             search = search_body_to_stac(body)
         except TransformError as exc:
             return _error(str(exc), field=exc.field)
+        if (problem := search_problem(search.body, max_values=settings.max_limit)) is not None:
+            return _error(problem)  # the search it translates to would cost too much (an in-list of a million)
         limit = min(search.limit, page_cap)
         offset = (search.page - 1) * limit
         if offset > settings.max_offset:

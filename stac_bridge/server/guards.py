@@ -33,6 +33,7 @@ __all__ = [
     "excerpt",
     "geometry_problem",
     "json_depth",
+    "search_problem",
 ]
 
 #: The longest ``description`` of an error answer; what a client sent is quoted at most this long.
@@ -441,41 +442,9 @@ class RequestGuardMiddleware:
         return document
 
     def _check_search(self, body: dict[str, Any]) -> dict[str, Any]:
-        problem = bbox_problem(body.get("bbox"))
+        problem = search_problem(body, max_values=self.max_limit)
         if problem is not None:
             raise _bad(problem)
-        if body.get("intersects") is not None:
-            problem = geometry_problem(body["intersects"])
-            if problem is not None:
-                raise _bad(f"intersects: {problem}")
-        for name in ("ids", "collections"):
-            values = body.get(name)
-            if values is None:
-                continue
-            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-                raise _bad(f"{name} must be an array of strings")
-            if len(values) > self.max_limit:
-                raise _bad(f"{name}: at most {self.max_limit} values")
-        if "query" in body and body["query"] is not None and not isinstance(body["query"], dict):
-            raise _bad("query must be a JSON object")
-        if isinstance(body.get("query"), dict) and len(body["query"]) > MAX_QUERY_PROPERTIES:
-            raise _bad(f"query: at most {MAX_QUERY_PROPERTIES} properties")
-        if isinstance(body.get("sortby"), list) and len(body["sortby"]) > MAX_SORT_KEYS:
-            raise _bad(f"sortby: at most {MAX_SORT_KEYS} keys")
-        cql2 = body.get("filter")
-        problem = _filter_problem(cql2, self.max_limit) if isinstance(cql2, dict) else (
-            cql2_text_problem(cql2) if isinstance(cql2, str) else None)
-        if problem is not None:
-            raise _bad(problem)
-        fields = body.get("fields")
-        if fields is not None and not (
-            isinstance(fields, dict)
-            and all(isinstance(fields.get(k, []), list) and all(isinstance(v, str) and v for v in fields.get(k, []))
-                    for k in ("include", "exclude"))
-        ):
-            raise _bad("fields must be an object with 'include' and 'exclude' arrays of field names")
-        if fields is not None and any(len(fields.get(k, [])) > MAX_FIELDS for k in ("include", "exclude")):
-            raise _bad(f"fields: at most {MAX_FIELDS} names to include and to exclude")
         limit = body.get("limit")
         if limit is not None:
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -483,6 +452,52 @@ class RequestGuardMiddleware:
             if limit > self.max_limit:
                 body = {**body, "limit": self.max_limit}
         return body
+
+
+def search_problem(body: Mapping[str, Any], *, max_values: int) -> str | None:
+    """What makes a STAC search body malformed or too costly to run, or ``None``.
+
+    Args:
+        body: A ``POST /search`` body (also what a compatible endpoint translated its provider's query into).
+        max_values: The most ``ids``, ``collections`` or values of a filter's array one search may hold.
+    """
+    problem = bbox_problem(body.get("bbox"))
+    if problem is not None:
+        return problem
+    if body.get("intersects") is not None:
+        problem = geometry_problem(body["intersects"])
+        if problem is not None:
+            return f"intersects: {problem}"
+    for name in ("ids", "collections"):
+        values = body.get(name)
+        if values is None:
+            continue
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            return f"{name} must be an array of strings"
+        if len(values) > max_values:
+            return f"{name}: at most {max_values} values"
+    query = body.get("query")
+    if query is not None and not isinstance(query, dict):
+        return "query must be a JSON object"
+    if isinstance(query, dict) and len(query) > MAX_QUERY_PROPERTIES:
+        return f"query: at most {MAX_QUERY_PROPERTIES} properties"
+    if isinstance(body.get("sortby"), list) and len(body["sortby"]) > MAX_SORT_KEYS:
+        return f"sortby: at most {MAX_SORT_KEYS} keys"
+    cql2 = body.get("filter")
+    problem = _filter_problem(cql2, max_values) if isinstance(cql2, dict) else (
+        cql2_text_problem(cql2) if isinstance(cql2, str) else None)
+    if problem is not None:
+        return problem
+    fields = body.get("fields")
+    if fields is not None and not (
+        isinstance(fields, dict)
+        and all(isinstance(fields.get(k, []), list) and all(isinstance(v, str) and v for v in fields.get(k, []))
+                for k in ("include", "exclude"))
+    ):
+        return "fields must be an object with 'include' and 'exclude' arrays of field names"
+    if fields is not None and any(len(fields.get(k, [])) > MAX_FIELDS for k in ("include", "exclude")):
+        return f"fields: at most {MAX_FIELDS} names to include and to exclude"
+    return None
 
 
 def _positive_int(value: str) -> int | None:

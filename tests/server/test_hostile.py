@@ -177,9 +177,11 @@ def test_the_opensearch_endpoint_refuses_an_inverted_bbox_and_deep_pages(http: h
     assert http.get("/opensearch/products", params={"startIndex": 40}).status_code == 200
 
 
-def test_the_capella_endpoint_refuses_deep_pages(http: httpx.Client) -> None:
+def test_the_capella_endpoint_refuses_deep_pages_and_costly_queries(http: httpx.Client) -> None:
     answer = refused(http, "POST", "/capella/catalog/search", json={"page": 10_000_000, "limit": 100})
     assert answer["error"]["data"]["field"] == "page"
+    costly = {"query": {f"capella:p{i}": {"eq": 1} for i in range(10_000)}}
+    assert refused(http, "POST", "/capella/catalog/search", json=costly)["error"]["code"] == "VALIDATION_ERROR"
 
 
 # --- writes ------------------------------------------------------------------------------------------------
