@@ -103,7 +103,13 @@ def _connection_getter(acquire_timeout: float) -> Callable[..., Any]:
                 raise HTTPException(status_code=405, detail="this API does not take writes")
         with translate_pgstac_errors():
             async with pool.acquire(timeout=acquire_timeout) as conn:
-                yield conn
+                try:
+                    yield conn
+                except (TimeoutError, OSError):
+                    # A connection that timed out may hang on its reset and the cancel of its query (a stalled
+                    # server): drop it at once, the pool connects a new one.
+                    conn.terminate()
+                    raise
 
     return get_connection
 

@@ -45,7 +45,7 @@ class ServerSettings(BaseSettings):
     max_limit: int = 10_000
     max_offset: int = 10_000
     max_json_depth: int = 64
-    statement_timeout: float = 10.0
+    statement_timeout: float = 5.0
     db_acquire_timeout: float = 3.0
 
     @property
