@@ -248,12 +248,13 @@ def _count_items(paths: Sequence[str]) -> int | None:
 
 def _cmd_load(args: argparse.Namespace) -> int:
     from stac_bridge.pgstac.database import locate_database
-    from stac_bridge.pgstac.loader import LoadSummary, PgstacLoader
+    from stac_bridge.pgstac.loader import LoadInterrupted, LoadSummary, PgstacLoader
 
     _refuse_provider_records(args.paths, "load")
     database = locate_database(start=args.start_db, create=args.start_db)
     _say(f"database: {database.description}" + (" (started now)" if database.started else ""))
     done = LoadSummary()
+    interrupted: LoadInterrupted | None = None
     total = _count_items(args.paths) if sys.stderr.isatty() else None
     try:
         with _Interrupts() as interrupts, \
@@ -264,7 +265,10 @@ def _cmd_load(args: argparse.Namespace) -> int:
                 done.add(batch)
                 bar.update(batch.loaded + batch.unchanged + batch.failed)
 
-            summary = loader.load_paths(args.paths, on_batch=advance)
+            try:
+                summary = loader.load_paths(args.paths, on_batch=advance)
+            except LoadInterrupted as exc:  # what was committed before is said all the same
+                interrupted, summary = exc, exc.summary
     except BaseException as exc:
         if not interrupts.caused(exc):
             raise
@@ -277,6 +281,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
     if len(summary.errors) > 50:
         _say(f"... and {len(summary.errors) - 50} more failures")
     print(summary)
+    if interrupted is not None:
+        raise interrupted
     return EXIT_FAILED_RECORDS if summary.failed else EXIT_OK
 
 

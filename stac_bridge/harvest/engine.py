@@ -589,6 +589,10 @@ def run_harvest(
         _close_all(sinks, dead_letters)
         raise
     query = source.query()
+    # A source that remembers what it fetched (to catch a server that loops) forgets it at each run's start.
+    new_run = getattr(source, "new_run", None)
+    if callable(new_run):
+        new_run()
     stored = state.load(source.name, query) if state is not None else None
     unfinished = stored.get("run") if stored else None
     high_water = stored.get("high_water") if stored else None
@@ -736,7 +740,8 @@ def _dead_letter(raw: Raw, exc: Exception | str) -> dict[str, Any]:
         record_id = raw.id
     else:
         record = raw
-        value = raw.get("id")
+        # A provider may send anything where a record belongs (a string, a number): it is kept as sent.
+        value = raw.get("id") if isinstance(raw, Mapping) else None
         record_id = str(value) if value is not None else None
     error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
     log.warning("record %s refused: %s", record_id, error)

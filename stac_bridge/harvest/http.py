@@ -7,7 +7,9 @@ provider answers 429 or 5xx, and when a JSON answer is cut short; a ``Retry-Afte
 :class:`ProviderError` (any other failure, with the status and the start of the body).
 
 Authentication is an ``httpx.Auth``: :class:`BearerToken`, :class:`ApiKey` or :class:`OAuth2ClientCredentials`
-(which fetches a token, refreshes it before it expires and once more on a 401).
+(which fetches a token, refreshes it before it expires and once more on a 401). A client made for one API
+(``create_client(private_to=...)``) sends its headers and credentials to that API's origin only: a link or a
+redirect to another host gets neither.
 
 The client is safe to share between threads (the engine fetches several pages at once).
 """
@@ -369,6 +371,7 @@ def create_client(
     retry: RetryPolicy = DEFAULT_RETRY,
     headers: Mapping[str, str] | None = None,
     max_connections: int = 32,
+    private_to: str | None = None,
 ) -> HttpClient:
     """The HTTP client for one provider.
 
@@ -380,16 +383,47 @@ def create_client(
         retry: When and how long to retry.
         headers: Sent with every request (a ``User-Agent`` naming stac-bridge is sent unless given here).
         max_connections: Connections open at once (the engine's concurrency needs as many).
+        private_to: A URL: ``headers``, ``Authorization`` and ``Cookie`` are sent to its origin (scheme, host
+            and port) only, and stripped from any request elsewhere, such as a ``next`` link or a redirect a
+            provider points at another host. ``None``: sent everywhere (the provider's own hosts).
     """
     merged = {"User-Agent": USER_AGENT, **(headers or {})}
+    hooks: dict[str, list[Any]] = {}
+    if private_to is not None:
+        private = {name.lower() for name in (headers or {})} | {"authorization", "cookie"}
+        hooks["request"] = [_OriginGuard(private_to, private - {"user-agent"})]
     client = httpx.Client(
         auth=auth,
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
         headers=merged,
         follow_redirects=True,
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        event_hooks=hooks,
     )
     return HttpClient(client, retry)
+
+
+class _OriginGuard:
+    """A request hook (run for every request, redirects included) that strips private headers off-origin."""
+
+    def __init__(self, url: str, private: set[str]) -> None:
+        self._origin = _origin(httpx.URL(url))
+        self._private = private
+
+    def __call__(self, request: httpx.Request) -> None:
+        if _origin(request.url) == self._origin:
+            return
+        stripped = [name for name in self._private if name in request.headers]
+        for name in stripped:
+            del request.headers[name]
+        if stripped:
+            log.warning("not sending %s to %s: another origin than %s", ", ".join(sorted(stripped)),
+                        request.url.host, self._origin[1])
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return (url.scheme, url.host, url.port or default)
 
 
 # --- retry helpers ------------------------------------------------------------------------------------------

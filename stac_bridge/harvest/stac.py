@@ -9,6 +9,12 @@ Random access: when two consecutive requests differ only in an integer paging pa
 ``startIndex``, ``skip``...), the source has learnt the server pages by offset and tells the engine where the
 next pages are, so that several are fetched at once. Opaque tokens keep the harvest sequential.
 
+Servers are not trusted to page sanely. A ``next`` link back to a request already made this run, or a page
+holding only items already harvested, ends the run with a :class:`ProviderError` (a loop would otherwise
+never end); an item seen before on another page is passed on once only; an empty page with a ``next`` link is
+followed (up to :data:`MAX_EMPTY_PAGES` in a row). Headers given for the API (``--header``) go to its origin
+only, never to another host a link names.
+
 Incremental harvests (``since``) use the Filter extension: a CQL2 ``updated >= since`` filter when the
 server's conformance classes include it; other servers are harvested whole (loading is idempotent).
 """
@@ -17,7 +23,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -35,6 +43,8 @@ log = logging.getLogger(__name__)
 #: Paging parameters whose integer value is an offset or page number (random access when they step evenly).
 _OFFSET_KEYS: Final = frozenset({"page", "offset", "startIndex", "startindex", "start", "skip", "from"})
 DEFAULT_LIMIT: Final = 100
+#: Empty pages with a ``next`` link followed in a row before the server is taken to loop.
+MAX_EMPTY_PAGES: Final = 20
 _FILTER: Final = "/filter"
 _CQL2_JSON: Final = "cql2-json"
 _CQL2_TEXT: Final = "cql2-text"
@@ -84,6 +94,10 @@ class StacApiSource(HttpSource):
         self.method = method
         self._landing: dict[str, Any] | None = None
         self._step: tuple[str, str, int] | None = None
+        # What this run fetched and passed on (pages may be fetched in several threads at once).
+        self._lock = threading.Lock()
+        self._requested: set[str] = set()
+        self._seen: set[tuple[str, str]] = set()
 
     def query(self) -> dict[str, Any]:
         """The URL and search parameters."""
@@ -131,9 +145,24 @@ class StacApiSource(HttpSource):
     def fetch(self, position: Mapping[str, Any]) -> Page:
         """One page of search results; its ``next`` is the request the ``rel=next`` link describes.
 
+        Items already passed on in this run are left out; empty pages with a ``next`` link are skipped over.
+
         Raises:
-            ProviderError: the answer is not an ItemCollection.
+            ProviderError: the answer is not an ItemCollection, or the server loops (a ``next`` link to a
+                request already made, a page of items all seen before, too many empty pages in a row).
         """
+        current: Mapping[str, Any] = position
+        for _ in range(MAX_EMPTY_PAGES + 1):
+            features, following, matched = self._fetch_one(current)
+            if features or following is None:
+                return Page(self._unseen(features, current), following, matched)
+            log.info("%s answered an empty page with a next link: following it", _describe(current))
+            current = following
+        raise ProviderError(f"{self.url} answered {MAX_EMPTY_PAGES + 1} empty pages in a row, each with a next "
+                            "link: the server seems to loop")
+
+    def _fetch_one(self, position: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any] | None, int | None]:
+        self._remember(position)
         method = str(position.get("method", "GET")).upper()
         href = str(position["href"])
         body = position.get("body") if method == "POST" else None
@@ -143,11 +172,53 @@ class StacApiSource(HttpSource):
         if not isinstance(features, list):
             raise ProviderError(f"{method} {href} answered without a features array", status=answer.status)
         following = _next_request(position, data.get("links"), answer.url)
-        if following is not None and self._step is None:
-            self._step = _offset_step(position, following)
-            if self._step is not None:
-                log.info("%s pages by %r: fetching pages at once", self.url, self._step[1])
-        return Page(features, following, _matched(data))
+        if following is not None:
+            # With random access the pages ahead are requested before the links that name them are read;
+            # offsets only step forward there, so only sequential paging can loop.
+            with self._lock:
+                looped = self._step is None and _request_key(following) in self._requested
+            if looped:
+                raise ProviderError(f"the next link of {_describe(position)} leads back to a page already fetched "
+                                    f"in this run ({_describe(following)}): the server loops")
+            if self._step is None:
+                self._step = _offset_step(position, following)
+                if self._step is not None:
+                    log.info("%s pages by %r: fetching pages at once", self.url, self._step[1])
+        return features, following, _matched(data)
+
+    def new_run(self) -> None:
+        """Forget the requests and items of earlier runs (the engine calls it as a run starts or resumes)."""
+        with self._lock:
+            self._requested.clear()
+            self._seen.clear()
+
+    def _remember(self, position: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._requested.add(_request_key(position))
+
+    def _unseen(self, features: list[Any], position: Mapping[str, Any]) -> list[Any]:
+        """The features not passed on before in this run (what is not an item is the engine's to refuse)."""
+        fresh: list[Any] = []
+        repeated: list[str] = []
+        with self._lock:
+            for feature in features:
+                item_id = feature.get("id") if isinstance(feature, Mapping) else None
+                if not isinstance(item_id, str):
+                    fresh.append(feature)
+                    continue
+                key = (str(feature.get("collection")), item_id)
+                if key in self._seen:
+                    repeated.append(item_id)
+                    continue
+                self._seen.add(key)
+                fresh.append(feature)
+        if repeated and not fresh:
+            raise ProviderError(f"{_describe(position)} holds only items already harvested in this run "
+                                f"({', '.join(repeated[:3])}...): the server loops")
+        if repeated:
+            log.warning("%s repeats %d items of earlier pages (%s...): each is written once",
+                        _describe(position), len(repeated), ", ".join(repeated[:3]))
+        return fresh
 
     def following(self, position: Mapping[str, Any]) -> dict[str, Any] | None:
         """The next request, when the server was seen to page by an integer offset or page number."""
@@ -206,7 +277,8 @@ def create(options: SourceOptions) -> StacApiSource:
     """
     if not options.url:
         raise ConfigError("a STAC API harvest needs the API's URL (--url)")
-    client = create_client(timeout=options.timeout, retry=options.retry, headers=options.extra.get("headers"))
+    client = create_client(timeout=options.timeout, retry=options.retry, headers=options.extra.get("headers"),
+                           private_to=options.url)
     return StacApiSource(
         options.url,
         client=client,
@@ -216,6 +288,18 @@ def create(options: SourceOptions) -> StacApiSource:
         limit=options.page_size or DEFAULT_LIMIT,
         method=options.extra.get("method"),
     )
+
+
+def _request_key(request: Mapping[str, Any]) -> str:
+    """One request as a comparable string: method, URL, body."""
+    return json.dumps([str(request.get("method", "GET")).upper(), str(request.get("href")), request.get("body")],
+                      sort_keys=True, default=str)
+
+
+def _describe(request: Mapping[str, Any]) -> str:
+    body = request.get("body")
+    text = f"{str(request.get('method', 'GET')).upper()} {request.get('href')}"
+    return text + (f" {json.dumps(body, default=str)[:120]}" if body else "")
 
 
 def _matched(data: Mapping[str, Any]) -> int | None:

@@ -1,9 +1,12 @@
 """Load STAC Collections and Items into pgstac, idempotently, one transaction per batch.
 
 Items go through pypgstac's own item formatting (dehydration against the collection's base item, partition
-routing), then each batch is written in a single transaction: a batch is either wholly loaded or not at all.
-An upsert only rewrites rows whose content changed, so loading the same file twice changes nothing, and the
-summary tells loaded (new or changed) from unchanged.
+routing), then each batch is written in a single transaction. Bad records fail one by one, never their batch:
+what can be checked here (JSON, ids, datetimes, footprints, collections) is checked before writing, and a
+batch the database still refuses is split in halves, each written on its own, until the items it refuses are
+found. Within a batch the last of several items with the same id wins. An upsert only rewrites rows whose
+content changed, so loading the same file twice changes nothing, and the summary tells loaded (new or
+changed) from unchanged; it is kept when a load stops on an error (:class:`LoadInterrupted`).
 
 What the STAC API does not serve is kept in pgstac's ``private`` column (never hydrated into search
 results): an object's ledger (``stac_bridge:ledger``, the transforms' round-trip bookkeeping), its provenance
@@ -15,6 +18,7 @@ comes back exactly.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import logging
@@ -28,7 +32,7 @@ from psycopg import sql
 
 from stac_bridge.errors import LoadError
 
-__all__ = ["LoadSummary", "PgstacLoader", "Mode", "read_stac"]
+__all__ = ["LoadInterrupted", "LoadSummary", "PgstacLoader", "Mode", "read_stac"]
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +50,14 @@ class LoadSummary:
         unchanged: Objects already there with the same content (or, under insert-ignore, already there).
         failed: Objects not loaded, each with its reason in ``errors``.
         errors: ``"<id>: <reason>"`` for each failed object.
+        replaced: Items of a batch superseded by a later item with the same id in that batch.
     """
 
     loaded: int = 0
     unchanged: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    replaced: int = 0
 
     def add(self, other: LoadSummary) -> None:
         """Add another summary's counts into this one."""
@@ -59,9 +65,16 @@ class LoadSummary:
         self.unchanged += other.unchanged
         self.failed += other.failed
         self.errors.extend(other.errors)
+        self.replaced += other.replaced
+
+    def fail(self, what: str, reason: str) -> None:
+        """Count one object as failed, with ``"<what>: <reason>"``."""
+        self.failed += 1
+        self.errors.append(f"{what}: {reason}")
 
     def __str__(self) -> str:
-        return f"{self.loaded} loaded, {self.unchanged} unchanged, {self.failed} failed"
+        text = f"{self.loaded} loaded, {self.unchanged} unchanged, {self.failed} failed"
+        return text + (f", {self.replaced} replaced by a later duplicate" if self.replaced else "")
 
 
 #: The one bookkeeping member of the transforms' STAC (:data:`stac_bridge.transforms.kernel.LEDGER`).
@@ -95,20 +108,56 @@ def split_private(obj: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     return content, private or None
 
 
-def read_stac(paths: Iterable[str | Path]) -> Iterator[dict[str, Any]]:
+class LoadInterrupted(LoadError):
+    """The load stopped on an error that is not one record's (the database went away).
+
+    Attributes:
+        summary: What was done before it stopped: every batch counted there is committed.
+    """
+
+    def __init__(self, message: str, summary: LoadSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+def read_stac(
+    paths: Iterable[str | Path], *, on_error: Callable[[str, str], None] | None = None
+) -> Iterator[dict[str, Any]]:
     """Every STAC object in files and directories, in order.
 
     JSON files may hold one object, a list, or a FeatureCollection; ndjson files one object a line;
     directories are searched recursively for ``*.json``, ``*.ndjson`` and ``*.jsonl``.
 
+    Args:
+        paths: Files and directories.
+        on_error: Called with ``(where, reason)`` for each file or ndjson line that is not JSON or holds
+            something other than objects; it is skipped and reading goes on. Without it, such input raises.
+
     Raises:
-        LoadError: a file is not JSON, naming the file and the line.
+        LoadError: a file or line is not JSON, naming the file and the line (only without ``on_error``).
     """
+    for entry in _read(paths):
+        if isinstance(entry, _Unreadable):
+            if on_error is None:
+                raise LoadError(f"{entry.where} {entry.reason}")
+            on_error(entry.where, entry.reason)
+        else:
+            yield entry
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """A file or an ndjson line that holds no STAC object."""
+
+    where: str
+    reason: str
+
+
+def _read(paths: Iterable[str | Path]) -> Iterator[dict[str, Any] | _Unreadable]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix in (".json", ".ndjson", ".jsonl"))
-            yield from read_stac(files)
+            yield from _read(sorted(p for p in path.rglob("*") if p.suffix in (".json", ".ndjson", ".jsonl")))
             continue
         try:
             handle = path.open(encoding="utf-8")
@@ -120,20 +169,20 @@ def read_stac(paths: Iterable[str | Path]) -> Iterator[dict[str, Any]]:
                 first = handle.read(1)
             handle.seek(0)
             if first == "[" or (first == "{" and not _is_ndjson(path)):
-                try:
-                    document = json.load(handle)
-                except ValueError as exc:
-                    raise LoadError(f"{path} is not valid JSON: {exc}") from exc
-                yield from _objects_of(document)
+                yield from _documents(str(path), handle.read())
             else:
                 for number, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        document = json.loads(line)
-                    except ValueError as exc:
-                        raise LoadError(f"{path}:{number} is not valid JSON: {exc}") from exc
-                    yield from _objects_of(document)
+                    if line.strip():
+                        yield from _documents(f"{path}:{number}", line)
+
+
+def _documents(where: str, text: str) -> Iterator[dict[str, Any] | _Unreadable]:
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        yield _Unreadable(where, f"is not valid JSON: {exc}")
+        return
+    yield from _objects_of(where, document)
 
 
 def _is_ndjson(path: Path) -> bool:
@@ -148,16 +197,16 @@ def _is_ndjson(path: Path) -> bool:
     return bool(handle) and path.stat().st_size > len(first_line.encode()) + 1
 
 
-def _objects_of(document: Any) -> Iterator[dict[str, Any]]:
+def _objects_of(where: str, document: Any) -> Iterator[dict[str, Any] | _Unreadable]:
     if isinstance(document, list):
         for entry in document:
-            yield from _objects_of(entry)
+            yield from _objects_of(where, entry)
     elif isinstance(document, dict) and document.get("type") == "FeatureCollection":
-        yield from _objects_of(document.get("features", []))
+        yield from _objects_of(where, document.get("features", []))
     elif isinstance(document, dict):
         yield document
     else:
-        raise LoadError(f"not a STAC object: {json.dumps(document)[:80]}")
+        yield _Unreadable(where, f"holds something that is not a STAC object: {json.dumps(document)[:80]}")
 
 
 class PgstacLoader:
@@ -280,21 +329,30 @@ class PgstacLoader:
         items: Iterable[Mapping[str, Any]],
         *,
         on_batch: Callable[[LoadSummary], None] | None = None,
+        summary: LoadSummary | None = None,
     ) -> LoadSummary:
         """Load items in batches of ``batch_size``, one transaction each.
 
-        An item that cannot be loaded (no id, no datetime, an unknown collection...) is counted as failed
-        with its reason; the others of its batch are loaded.
+        An item that cannot be loaded (no id, a bad datetime, an unknown collection, one the database
+        refuses...) is counted as failed with its reason; the others of its batch are loaded.
 
         Args:
             items: STAC Item dicts.
             on_batch: Called with each batch's summary once it is committed (for progress bars).
+            summary: Counts to add to (the loader's caller may have counted unreadable input already).
+
+        Raises:
+            LoadInterrupted: the database failed for another reason than an item (it went away): the summary
+                of what was committed before is attached.
         """
-        summary = LoadSummary()
+        summary = summary if summary is not None else LoadSummary()
         iterator = iter(items)
         try:
             while batch := list(itertools.islice(iterator, self.batch_size)):
-                result = self._load_batch(batch)
+                try:
+                    result = self._load_batch(batch)
+                except LoadError as exc:
+                    raise LoadInterrupted(str(exc), summary) from exc
                 summary.add(result)
                 if on_batch is not None:
                     on_batch(result)
@@ -303,14 +361,14 @@ class PgstacLoader:
         return summary
 
     def write(self, batch: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
-        """Sink protocol: load one batch in one transaction; committed when this returns.
+        """Sink protocol: load one batch; committed when this returns.
 
         Returns:
-            The items pgstac cannot hold (no footprint, no datetime, an unknown collection...) as ``(index,
-            reason)``: the harvest engine puts them in the dead letters. The others are loaded.
+            The items pgstac cannot hold or the database refused, as ``(index, reason)``: the harvest engine
+            puts them in the dead letters. The others are loaded.
 
         Raises:
-            LoadError: the database refused the batch: nothing of it is loaded.
+            LoadError: the database failed for another reason than the items (nothing more is loaded).
         """
         refused: list[tuple[int, str]] = []
         self._load_batch(batch, refused=refused)
@@ -324,46 +382,82 @@ class PgstacLoader:
     ) -> LoadSummary:
         """Load every STAC object in files and directories (see :func:`read_stac`).
 
-        The collections are loaded first, wherever they stand, then the items, streamed in batches.
+        The collections are loaded first, wherever they stand, then the items, streamed in batches. A line or
+        file that is not JSON counts as one failed record, named by file and line.
+
+        Raises:
+            LoadInterrupted: the database went away; the summary so far is attached.
         """
-        summary = self.load_collections(o for o in read_stac(paths) if o.get("type") == "Collection")
-        summary.add(self.load_items((o for o in read_stac(paths) if o.get("type") != "Collection"), on_batch=on_batch))
-        return summary
+        summary = LoadSummary()
+        summary.add(self.load_collections(o for o in read_stac(paths, on_error=summary.fail)
+                                          if o.get("type") == "Collection"))
+        # The second reading reports the same unreadable input again: only the first one counts.
+        items = (o for o in read_stac(paths, on_error=lambda where, reason: None) if o.get("type") != "Collection")
+        return self.load_items(items, on_batch=on_batch, summary=summary)
 
     def _load_batch(
         self, batch: Sequence[Mapping[str, Any]], *, refused: list[tuple[int, str]] | None = None
     ) -> LoadSummary:
         summary = LoadSummary()
-        known = self._existing_collections({str(i.get("collection")) for i in batch})
-        rows: list[dict[str, Any]] = []
+        known = self._existing_collections({str(i.get("collection")) for i in batch if isinstance(i, Mapping)})
+        # The last of several items with one id wins, as loading them one batch after the other would do
+        # (the database refuses to upsert one row twice in one statement).
+        last = {_key(item): index for index, item in enumerate(batch) if isinstance(item, Mapping)}
+        rows: list[tuple[int, dict[str, Any]]] = []
         for index, item in enumerate(batch):
             problem = _item_problem(item, known)
+            if problem is None and last[_key(item)] != index:
+                summary.replaced += 1
+                continue
             if problem is None:
                 try:
                     content, private = split_private(item)
                     if private is not None:
                         content["private"] = private  # pypgstac's own way into the private column
-                    rows.append(self._pypgstac.format_item(content))
+                    rows.append((index, self._pypgstac.format_item(content)))
                 except Exception as exc:  # pypgstac raises bare Exceptions for bad datetimes/geometries
                     problem = _first_line(exc)
             if problem is not None:
-                summary.failed += 1
-                summary.errors.append(f"{item.get('id', '<item without id>')}: {problem}")
+                summary.fail(_id_of(item), problem)
                 if refused is not None:
                     refused.append((index, problem))
+        self._write_isolating(rows, summary, refused)
+        if refused is not None:
+            refused.sort()
+        return summary
+
+    def _write_isolating(self, rows: list[tuple[int, dict[str, Any]]], summary: LoadSummary,
+                         refused: list[tuple[int, str]] | None) -> None:
+        """Write ``rows`` in one transaction; if the database refuses it, each half on its own.
+
+        Down to the single rows it refuses: about log2(batch size) more transactions per bad row.
+        """
         if not rows:
-            return summary
+            return
         try:
-            written = self._write_rows(rows)
+            written = self._write_rows([dict(row) for _, row in rows])
+        except psycopg.OperationalError as exc:  # the connection, not the rows
+            self._pypgstac._partition_cache = {}
+            raise LoadError(f"the database failed: {_first_line(exc)}") from exc
         except psycopg.Error as exc:
             # The transaction is rolled back: the partition bounds pypgstac cached may be wrong now.
             self._pypgstac._partition_cache = {}
-            raise LoadError(f"the batch was rolled back: {_first_line(exc)}") from exc
+            if len(rows) == 1:
+                index, row = rows[0]
+                reason = f"the database refused it: {_first_line(exc)}"
+                summary.fail(str(row.get("id")), reason)
+                if refused is not None:
+                    refused.append((index, reason))
+                return
+            middle = len(rows) // 2
+            log.info("a batch of %d items was refused (%s): loading its halves apart", len(rows), _first_line(exc))
+            self._write_isolating(rows[:middle], summary, refused)
+            self._write_isolating(rows[middle:], summary, refused)
+            return
         summary.loaded += written
         summary.unchanged += len(rows) - written
         if written:
-            self._touched.update(str(row["collection"]) for row in rows)
-        return summary
+            self._touched.update(str(row["collection"]) for _, row in rows)
 
     def _existing_collections(self, ids: set[str]) -> set[str]:
         rows = self._conn.execute("SELECT id FROM collections WHERE id = ANY(%s)", (list(ids),)).fetchall()
@@ -462,7 +556,35 @@ FROM boxes b WHERE c.id = b.collection
 """
 
 
-def _item_problem(item: Mapping[str, Any], known_collections: set[str]) -> str | None:
+def _key(item: Mapping[str, Any]) -> tuple[str, str]:
+    return (str(item.get("collection")), str(item.get("id")))
+
+
+def _id_of(item: Any) -> str:
+    value = item.get("id") if isinstance(item, Mapping) else None
+    return value if isinstance(value, str) and value else "<item without id>"
+
+
+def _datetime_problem(properties: Mapping[str, Any]) -> str | None:
+    """A datetime property that is not an RFC 3339 instant PostgreSQL can store (month 13, year 0, a number)."""
+    for key in ("datetime", "start_datetime", "end_datetime"):
+        value = properties.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            return f"'{key}' is {type(value).__name__}, not an RFC 3339 string"
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("z", "Z"))
+        except ValueError:
+            return f"'{key}' is not an RFC 3339 datetime: {value[:40]!r}"
+        if parsed.tzinfo is None:
+            return f"'{key}' has no time zone: {value[:40]!r}"
+    return None
+
+
+def _item_problem(item: Any, known_collections: set[str]) -> str | None:
+    if not isinstance(item, Mapping):
+        return f"not a JSON object but {type(item).__name__}"
     if item.get("type") != "Feature":
         return f"'type' is {item.get('type')!r}, not 'Feature'"
     if not isinstance(item.get("id"), str) or not item["id"]:
@@ -481,7 +603,7 @@ def _item_problem(item: Mapping[str, Any], known_collections: set[str]) -> str |
         properties.get("start_datetime") and properties.get("end_datetime")
     ):
         return "'datetime' is null and 'start_datetime'/'end_datetime' are not both set"
-    return None
+    return _datetime_problem(properties)
 
 
 def _first_line(exc: BaseException) -> str:

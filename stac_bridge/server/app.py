@@ -3,8 +3,12 @@
 What is ours here, and why:
 - an API key on every write: stac-fastapi leaves auth to the deployment, and a catalog that accepts
   anonymous writes is not one anybody should run;
-- 400 instead of 500 for parameters the stock server passes on to pgstac unchecked (a 3D ``bbox``), and
-  database errors caused by the request itself translated at this one boundary.
+- requests checked before they are parsed or searched (:mod:`stac_bridge.server.guards`): a body size
+  limit, JSON nesting, geometries, a 3D ``bbox``, a capped ``limit``, so that a malformed request costs little
+  and gets a short 4xx;
+- bounded waits on the database and every error answered in one JSON form (:mod:`stac_bridge.server.faults`):
+  a database that is down or stalled is a 503 within seconds, and nothing of PostgreSQL's text is shown;
+- writes validated whole before they are stored (:mod:`stac_bridge.server.transactions`).
 """
 
 from __future__ import annotations
@@ -14,18 +18,18 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, FastAPI
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stac_bridge import __version__
 from stac_bridge.server import source as source_routes
+from stac_bridge.server.guards import BodyLimitMiddleware, RequestGuardMiddleware
 from stac_bridge.server.settings import ServerSettings
 
 __all__ = ["create_app"]
@@ -44,6 +48,7 @@ _WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Ids reach URLs as path segments: only what breaks a path is refused (provider ids such as Descartes Labs'
 # "landsat:LC08:PRE:TOAR" carry colons, which stac-fastapi's default list refuses).
 _INVALID_ID_CHARS: Final = ["/", "?", "#"]
+HEALTH_PATH: Final = "/_mgmt/health"
 
 
 def _postgres_settings(url: str, settings: ServerSettings) -> Any:
@@ -104,74 +109,6 @@ class CollapseSlashesMiddleware:
         await self.app(scope, receive, send)
 
 
-def _bad_request(code: str, description: str) -> JSONResponse:
-    return JSONResponse({"code": code, "description": description}, status_code=400)
-
-
-def _check_bbox(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        parts = [p for p in value.split(",") if p.strip()]
-    elif isinstance(value, list):
-        parts = value
-    else:
-        return "bbox must be four numbers: west,south,east,north"
-    if len(parts) == 6:
-        return "bbox has 6 numbers (3D); this API takes 2D bboxes only: west,south,east,north"
-    if len(parts) != 4:
-        return f"bbox must be four numbers (west,south,east,north), got {len(parts)}"
-    try:
-        west, south, east, north = (float(p) for p in parts)
-    except (TypeError, ValueError):
-        return "bbox must be four numbers: west,south,east,north"
-    if not (-90 <= south <= north <= 90):
-        return "bbox latitudes must satisfy -90 <= south <= north <= 90"
-    if not (-180 <= west <= 180 and -180 <= east <= 180):
-        return "bbox longitudes must lie in [-180, 180]"
-    return None
-
-
-async def _guard_parameters(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Refuse malformed parameters that the stock server would let through to a 500."""
-    path = request.url.path
-    if path.endswith("/search") or path.endswith("/items") or path.endswith("/collections"):
-        problem = _check_bbox(request.query_params.get("bbox"))
-        if problem is None and request.method == "POST" and path.endswith("/search"):
-            body = await request.body()
-            if body:
-                import json
-
-                try:
-                    parsed = json.loads(body)
-                except ValueError as exc:
-                    return _bad_request("InvalidRequestBody", f"the body is not JSON: {exc}")
-                if isinstance(parsed, dict):
-                    problem = _check_bbox(parsed.get("bbox"))
-        if problem is not None:
-            return _bad_request("InvalidParameterValue", problem)
-    return await call_next(request)
-
-
-def _database_errors() -> dict[type[Exception], int]:
-    """Asyncpg errors that come from what the client asked, not from the server: 400."""
-    import asyncpg.exceptions as pg
-
-    return {
-        pg.DataError: 400,
-        pg.InvalidParameterValueError: 400,
-        pg.InvalidTextRepresentationError: 400,
-        pg.InvalidDatetimeFormatError: 400,
-        pg.DatetimeFieldOverflowError: 400,
-        pg.UndefinedColumnError: 400,
-        pg.UndefinedFunctionError: 400,
-        pg.SyntaxOrAccessError: 400,
-        pg.RaiseError: 400,
-    }
-
-
 def _router(target: str, settings: ServerSettings) -> APIRouter:
     module_name, _, attr = target.partition(":")
     factory: Callable[[ServerSettings], APIRouter] = getattr(importlib.import_module(module_name), attr)
@@ -193,15 +130,16 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     settings = settings or ServerSettings()
     # stac-fastapi builds a settings object when first imported, for its clients' default title and landing id,
     # and warns when they are its own defaults: give it ours first (they are set again explicitly below).
-    for variable, value in (("STAC_FASTAPI_TITLE", settings.title), ("STAC_FASTAPI_DESCRIPTION", settings.description),
+    for variable, value in (("STAC_FASTAPI_TITLE", settings.title),
+                            ("STAC_FASTAPI_DESCRIPTION", _description(settings)),
                             ("STAC_FASTAPI_LANDING_ID", settings.landing_id), ("STAC_FASTAPI_VERSION", __version__)):
         os.environ.setdefault(variable, value)
 
-    from stac_fastapi.api.errors import exception_handler_factory
     from stac_fastapi.pgstac.app import instantiate_api
     from stac_fastapi.pgstac.config import Settings as PgstacSettings
-    from stac_fastapi.pgstac.db import close_db_connection, connect_to_db
-    from stac_fastapi.pgstac.models.extensions import Extensions
+
+    from stac_bridge.server import faults
+    from stac_bridge.server.transactions import StrictExtensions
 
     url = database_url or (settings.database_url.get_secret_value() if settings.database_url else None)
     if not url:
@@ -209,7 +147,7 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
 
     pgstac_settings = PgstacSettings(
         stac_fastapi_title=settings.title,
-        stac_fastapi_description=settings.description,
+        stac_fastapi_description=_description(settings),
         stac_fastapi_version=__version__,
         stac_fastapi_landing_id=settings.landing_id,
         root_path=settings.root_path,
@@ -225,19 +163,26 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await connect_to_db(app, postgres_settings=postgres, add_write_connection_pool=settings.transactions)
+        await faults.connect(app, postgres, settings, writes=settings.transactions)
         yield
-        await close_db_connection(app)
+        await faults.disconnect(app)
 
-    api = instantiate_api(extensions=Extensions(settings=pgstac_settings), lifespan=lifespan, settings=pgstac_settings)
+    api = instantiate_api(extensions=StrictExtensions(settings=pgstac_settings), lifespan=lifespan,
+                          settings=pgstac_settings)
     api.client.landing_page_id = settings.landing_id
     app: FastAPI = api.app
-    for exc_type, status in _database_errors().items():
-        app.add_exception_handler(exc_type, exception_handler_factory(status))
-    app.middleware("http")(_guard_parameters)
+    faults.install_error_handlers(app)
+    # stac-fastapi's health check waits on the pool unbounded and answers an empty message on a timeout:
+    # ours goes first, so that it is the one routed to (theirs stays, unreachable, inside its router).
+    app.add_api_route(HEALTH_PATH, faults.health_check, methods=["GET"], tags=["Liveliness/Readiness"],
+                      summary="Whether the API and its database are usable, and if not, why")
+    app.router.routes.insert(0, app.router.routes.pop())
     for prefix, target in COMPATIBLE_ENDPOINTS.items():
         app.include_router(_router(target, settings), prefix=prefix)
     app.include_router(source_routes.create_router())
+    # Added innermost first: slashes, then auth, then the body limit, then the checks, then stac-fastapi.
+    app.add_middleware(RequestGuardMiddleware, max_limit=settings.max_limit, max_depth=settings.max_json_depth)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.transactions:
         assert settings.api_key is not None
         app.add_middleware(
@@ -247,3 +192,13 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
         )
     app.add_middleware(CollapseSlashesMiddleware)  # added last: the outermost, before auth and routing
     return app
+
+
+def _description(settings: ServerSettings) -> str:
+    """The API's description, with the limits a client must know of."""
+    return (
+        f"{settings.description}\n\nLimits: a page holds at most {settings.max_limit} items or collections "
+        f"(a larger `limit` is answered with {settings.max_limit}); a request body is at most "
+        f"{settings.max_body_bytes} bytes (413 beyond); the offset-paged compatible endpoints reach at most "
+        f"{settings.max_offset} records deep."
+    )

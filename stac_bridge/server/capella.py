@@ -27,10 +27,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from stac_bridge.errors import TransformError
+from stac_bridge.server.guards import geometry_problem, search_problem
 from stac_bridge.server.search import search_page
 from stac_bridge.server.settings import ServerSettings
 from stac_bridge.transforms import capella
-from stac_bridge.transforms.capella_query import MAX_PAGE_SIZE, PAGE, search_body_to_stac
+from stac_bridge.transforms.capella_query import INTERSECTS, MAX_PAGE_SIZE, PAGE, search_body_to_stac
 
 __all__ = ["CapellaEndpointSettings", "create_router"]
 
@@ -71,14 +72,22 @@ def create_router(settings: ServerSettings) -> APIRouter:
             return _error(f"the body is not JSON: {exc}")
         if not isinstance(body, dict):
             return _error("the body must be a JSON object")
+        if body.get(INTERSECTS) is not None and (problem := geometry_problem(body[INTERSECTS])) is not None:
+            return _error(f"intersects: {problem}", field=INTERSECTS)
         if PAGE not in body and request.query_params.get(PAGE, "").isdigit():
             body[PAGE] = int(request.query_params[PAGE])
         try:
             search = search_body_to_stac(body)
         except TransformError as exc:
             return _error(str(exc), field=exc.field)
+        if (problem := search_problem(search.body, max_values=settings.max_limit)) is not None:
+            return _error(problem)  # the search it translates to would cost too much (an in-list of a million)
         limit = min(search.limit, page_cap)
         offset = (search.page - 1) * limit
+        if offset > settings.max_offset:
+            # Offset paging costs the rows before the page; Capella's own API stops at 10,000 results too.
+            return _error(f"page {search.page} lies past the first {settings.max_offset} results: "
+                          "narrow the search (e.g. by datetime) to page further", field=PAGE)
         found = await search_page(request, search.body, offset=offset, limit=limit, ledgers=True)
         features = [_capella_form(feature) for feature in found.features]
         links = []

@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from stac_bridge.errors import TransformError, UntranslatableQueryError
+from stac_bridge.server.guards import bbox_problem
 from stac_bridge.server.search import attach_collection_ledgers, pgstac_collection_search, search_page
 from stac_bridge.server.settings import ServerSettings
 from stac_bridge.transforms import opensearch, opensearch_query
@@ -64,12 +65,39 @@ def create_router(settings: ServerSettings) -> APIRouter:
     """The OpenSearch routes (``/collections``, ``/products``), to be mounted under ``/opensearch``.
 
     Args:
-        settings: The server settings (nothing of them is needed yet; the factory signature is shared).
+        settings: The server settings (``max_offset``: the deepest page).
     """
     router = APIRouter(tags=["OpenSearch (OGC 17-047r1)"])
-    router.add_api_route("/collections", _collections, methods=["GET"], summary="Collections as OGC 17-047 GeoJSON")
-    router.add_api_route("/products", _products, methods=["GET"], summary="Products as OGC 17-047 GeoJSON")
+    max_offset = settings.max_offset
+
+    async def collections(request: Request) -> JSONResponse:
+        return _refused(request, max_offset) or await _collections(request)
+
+    async def products(request: Request) -> JSONResponse:
+        return _refused(request, max_offset) or await _products(request)
+
+    router.add_api_route("/collections", collections, methods=["GET"], summary="Collections as OGC 17-047 GeoJSON")
+    router.add_api_route("/products", products, methods=["GET"], summary="Products as OGC 17-047 GeoJSON")
     return router
+
+
+def _refused(request: Request, max_offset: int) -> JSONResponse | None:
+    """A 400 for a bbox no search can match (inverted, out of range) or a page deeper than ``max_offset``.
+
+    Offset paging costs the rows before the page (see :mod:`stac_bridge.server.search`): past
+    ``max_offset`` a client must narrow the search (by time, as Terrascope's own catalogue asks) instead.
+    """
+    params = request.query_params
+    if opensearch_query.P_BBOX in params:
+        problem = bbox_problem(params[opensearch_query.P_BBOX])
+        if problem is not None:
+            return _bad_request(UntranslatableQueryError(opensearch.PROVIDER, opensearch_query.P_BBOX, problem))
+    start = params.get(opensearch_query.P_START_INDEX, "1").strip()
+    if start.isdigit() and start.isascii() and int(start) - 1 > max_offset:
+        return _bad_request(UntranslatableQueryError(
+            opensearch.PROVIDER, opensearch_query.P_START_INDEX,
+            f"lies past {max_offset + 1}: narrow the search (e.g. by start and end) to page further"))
+    return None
 
 
 # --- routes ---------------------------------------------------------------------------------------------------

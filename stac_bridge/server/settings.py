@@ -18,6 +18,16 @@ class ServerSettings(BaseSettings):
         cors_origins: Origins allowed to read the API from a browser (STAC Browser runs on another origin).
         root_path: Set when the API is served under a path prefix behind a proxy.
         db_min_conn_size, db_max_conn_size: The connection pool of each API process.
+        max_body_bytes: The largest request body accepted (413 above it): bounds what one request can make
+            the process parse and hold.
+        max_limit: The most items or collections one page holds; a larger ``limit`` is answered with this
+            many, as the STAC API specification asks.
+        max_offset: How deep the provider-compatible endpoints page by offset (OpenSearch ``startIndex``,
+            Capella ``page``): each page costs the rows before it, so deeper pages are refused (400).
+        max_json_depth: The deepest nesting of arrays and objects a request may hold.
+        statement_timeout: Seconds the database may spend on one statement before it is cancelled (503).
+        db_acquire_timeout: Seconds a request waits for a pooled connection, or for a new one to connect,
+            before it is answered 503: a down or stalled database gives a quick answer, not a hang.
     """
 
     model_config = SettingsConfigDict(env_prefix="STAC_BRIDGE_", extra="ignore")
@@ -31,6 +41,12 @@ class ServerSettings(BaseSettings):
     root_path: str = ""
     db_min_conn_size: int = 1
     db_max_conn_size: int = 10
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_limit: int = 10_000
+    max_offset: int = 10_000
+    max_json_depth: int = 64
+    statement_timeout: float = 5.0
+    db_acquire_timeout: float = 3.0
 
     @property
     def transactions(self) -> bool:

@@ -98,10 +98,12 @@ def test_sink_write_loads_the_batch_and_names_the_items_pgstac_cannot_hold(loade
     assert loader.count_items() == 5
 
 
-def test_a_database_error_rolls_the_whole_batch_back(loader: PgstacLoader, fresh_dsn: str) -> None:
+def test_an_item_the_database_refuses_fails_alone_and_loads_once_the_cause_is_gone(
+    loader: PgstacLoader, fresh_dsn: str
+) -> None:
     loader.load_collections([demo_collection()])
     items = demo_items()[:6]
-    # A trigger that fails on the sixth row: the five before it must not stay behind.
+    # A trigger that fails on the sixth row: the five before it load, the sixth is named.
     with psycopg.connect(fresh_dsn, autocommit=True) as conn:
         conn.execute(
             "CREATE FUNCTION pgstac.fail_on_005() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -111,12 +113,13 @@ def test_a_database_error_rolls_the_whole_batch_back(loader: PgstacLoader, fresh
             "CREATE TRIGGER fail_on_005 BEFORE INSERT ON pgstac.items "
             "FOR EACH ROW EXECUTE FUNCTION pgstac.fail_on_005()"
         )
-    with pytest.raises(LoadError, match="rolled back"):
-        loader.load_items(items)
-    assert loader.count_items() == 0
+    summary = loader.load_items(items)
+    assert (summary.loaded, summary.failed) == (5, 1) and summary.errors[0].startswith("demo-005")
+    assert loader.count_items() == 5
     with psycopg.connect(fresh_dsn, autocommit=True) as conn:
         conn.execute("DROP TRIGGER fail_on_005 ON pgstac.items")
-    assert loader.load_items(items).loaded == 6
+    again = loader.load_items(items)
+    assert (again.loaded, again.unchanged) == (1, 5)
 
 
 def test_items_without_datetime_or_id_fail_with_reasons(loader: PgstacLoader) -> None:
