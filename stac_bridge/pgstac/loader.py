@@ -347,17 +347,17 @@ class PgstacLoader:
         """
         summary = summary if summary is not None else LoadSummary()
         iterator = iter(items)
-        try:
-            while batch := list(itertools.islice(iterator, self.batch_size)):
-                try:
-                    result = self._load_batch(batch)
-                except LoadError as exc:
-                    raise LoadInterrupted(str(exc), summary) from exc
-                summary.add(result)
-                if on_batch is not None:
-                    on_batch(result)
-        finally:
-            self.update_extents()
+        while batch := list(itertools.islice(iterator, self.batch_size)):
+            try:
+                result = self._load_batch(batch)
+            except LoadError as exc:
+                # The database is gone: the extents of what was committed wait for the next load.
+                self._touched.clear()
+                raise LoadInterrupted(str(exc), summary) from exc
+            summary.add(result)
+            if on_batch is not None:
+                on_batch(result)
+        self.update_extents()
         return summary
 
     def write(self, batch: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:

@@ -67,7 +67,8 @@ def schemathesis(api: RunningServer, tmp_path: Path, *options: str, config: Path
 
 def test_every_operation_answers_without_server_errors_as_documented(api: RunningServer, tmp_path: Path) -> None:
     summary = schemathesis(api, tmp_path)
-    assert "passed" in summary and "Tested: 23" in summary, summary
+    # Every operation of the OpenAPI document but the excluded one (stac-fastapi's, ours, the source routes).
+    assert "passed" in summary and "Tested: 25" in summary, summary
 
 
 def test_the_operations_on_existing_objects_with_the_key(api: RunningServer, tmp_path: Path) -> None:
