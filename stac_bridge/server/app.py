@@ -3,7 +3,7 @@
 What is ours here, and why:
 - an API key on every write: stac-fastapi leaves auth to the deployment, and a catalog that accepts
   anonymous writes is not one anybody should run;
-- 400 instead of 500 for parameters the stock server passes on to pgstac unchecked (a 3D ``bbox``), and
+- 400 instead of 500 for parameters the stock server passes on to pgstac unchecked (a malformed ``bbox``), and
   database errors caused by the request itself translated at this one boundary.
 """
 
@@ -117,14 +117,14 @@ def _check_bbox(value: Any) -> str | None:
         parts = value
     else:
         return "bbox must be four numbers: west,south,east,north"
-    if len(parts) == 6:
-        return "bbox has 6 numbers (3D); this API takes 2D bboxes only: west,south,east,north"
-    if len(parts) != 4:
-        return f"bbox must be four numbers (west,south,east,north), got {len(parts)}"
+    if len(parts) not in (4, 6):
+        return f"bbox must be 4 numbers (west,south,east,north) or 6 (with heights), got {len(parts)}"
     try:
-        west, south, east, north = (float(p) for p in parts)
+        numbers = [float(p) for p in parts]
     except (TypeError, ValueError):
-        return "bbox must be four numbers: west,south,east,north"
+        return "bbox must be numbers: west,south,east,north"
+    # A 3D bbox is searched on its footprint (stac_bridge.server.extensions).
+    west, south, east, north = numbers if len(numbers) == 4 else numbers[:2] + numbers[3:5]
     if not (-90 <= south <= north <= 90):
         return "bbox latitudes must satisfy -90 <= south <= north <= 90"
     if not (-180 <= west <= 180 and -180 <= east <= 180):
@@ -203,6 +203,8 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     from stac_fastapi.pgstac.db import close_db_connection, connect_to_db
     from stac_fastapi.pgstac.models.extensions import Extensions
 
+    from stac_bridge.server.extensions import BridgeClient, extension_maps
+
     url = database_url or (settings.database_url.get_secret_value() if settings.database_url else None)
     if not url:
         raise ConfigError("no database: set STAC_BRIDGE_DATABASE_URL or pass database_url")
@@ -229,7 +231,10 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
         yield
         await close_db_connection(app)
 
-    api = instantiate_api(extensions=Extensions(settings=pgstac_settings), lifespan=lifespan, settings=pgstac_settings)
+    api = instantiate_api(
+        client=BridgeClient, extensions=Extensions(settings=pgstac_settings, **extension_maps()),
+        lifespan=lifespan, settings=pgstac_settings,
+    )
     api.client.landing_page_id = settings.landing_id
     app: FastAPI = api.app
     for exc_type, status in _database_errors().items():
