@@ -22,7 +22,7 @@ from typing import Any, Final, Literal
 import attr
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
-from stac_fastapi.extensions import SearchFilterExtension
+from stac_fastapi.extensions import SearchFilterExtension as _StockSearchFilterExtension
 from stac_fastapi.extensions.query import QueryExtension
 from stac_fastapi.extensions.sort import ItemCollectionSortExtension, SearchSortExtension
 from stac_fastapi.pgstac.core import CoreCrudClient
@@ -40,8 +40,8 @@ __all__ = [
     "BrowseableExtension",
     "FullQueryExtension",
     "QueryPostRequest",
+    "SearchFilterExtension",
     "SearchFilterPostRequest",
-    "TextFilterExtension",
     "extension_maps",
     "query_to_cql2",
 ]
@@ -155,8 +155,12 @@ class SearchFilterPostRequest(BaseModel):
 
 
 @attr.s
-class TextFilterExtension(SearchFilterExtension):
-    """The item-search filter extension whose POST body takes CQL2 text as well as CQL2 JSON."""
+class SearchFilterExtension(_StockSearchFilterExtension):
+    """The item-search filter extension whose POST body takes CQL2 text as well as CQL2 JSON.
+
+    It keeps the stock class's name: stac-fastapi finds enabled extensions by class name (the landing page's
+    queryables link depends on it).
+    """
 
     POST = SearchFilterPostRequest
 
@@ -235,9 +239,9 @@ class BridgeClient(CoreCrudClient):  # type: ignore[misc]  # stac-fastapi is unt
     async def _search_base(self, search_request: Any, request: Request) -> Any:
         fields = getattr(search_request, "fields", None)
         if fields is not None and fields.include:
-            fields.include = set(fields.include) | DEFAULT_FIELDS
-            if fields.exclude:
-                fields.exclude = set(fields.exclude) - DEFAULT_FIELDS
+            # Added after the model dropped from ``exclude`` what the client included: a default field the client
+            # excluded stays excluded (included and not excluded, the extension's rule 4).
+            fields.include = set(fields.include) | (DEFAULT_FIELDS - set(fields.exclude or ()))
         if search_request.bbox is not None and len(search_request.bbox) == 6:
             search_request = search_request.model_copy(update={"bbox": _footprint(search_request.bbox)})
         return await super()._search_base(search_request, request)
@@ -264,7 +268,7 @@ def extension_maps() -> dict[str, dict[str, ApiExtension]]:
         "search_map": {
             "query": FullQueryExtension(),
             "sort": SearchSortExtension(conformance_classes=list(_SEARCH_SORT)),
-            "filter": TextFilterExtension(client=FiltersClient()),
+            "filter": SearchFilterExtension(client=FiltersClient()),
         },
         "item_collection_map": {"sort": ItemCollectionSortExtension(conformance_classes=list(_FEATURES_SORT))},
         "extra_map": {"browseable": BrowseableExtension()},
