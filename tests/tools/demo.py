@@ -52,6 +52,20 @@ def demo_api(server_url: str, tmp: Path) -> Iterator[RunningServer]:
             yield api
 
 
+def provider_collections(tmp: Path) -> dict[str, list[str]]:
+    """Provider -> the ids of its demo collections, read from what :func:`demo_files` converted into ``tmp``."""
+    import json
+
+    found: dict[str, list[str]] = {}
+    for provider in PROVIDERS:
+        for line in (tmp / f"{provider}.ndjson").read_text().splitlines():
+            record = json.loads(line)
+            if record.get("type") == "Collection":
+                found.setdefault(provider, []).append(record["id"])
+    found["stac"] = [json.loads((DEMO / "stac" / "collection.json").read_text())["id"]]
+    return found
+
+
 def collection_ids(api: RunningServer) -> list[str]:
     """Every collection id the API serves."""
     body = httpx.get(f"{api.url}/collections", params={"limit": 1000}, timeout=30).json()
@@ -67,18 +81,6 @@ def search_ids(api: RunningServer, collection: str) -> list[str]:
         ids += [f["id"] for f in body["features"]]
         url = next((link["href"] for link in body.get("links", []) if link["rel"] == "next"), None)
     return ids
-
-
-def provider_of(api: RunningServer) -> dict[str, str]:
-    """Collection id -> the provider whose demo records it came from (``stac`` for the STAC demo collection)."""
-    found: dict[str, str] = {}
-    for provider in PROVIDERS:
-        for path in (DEMO / "providers" / provider).glob("*.json"):
-            text = path.read_text()
-            for cid in collection_ids(api):
-                if cid not in found and f'"{cid}"' in text:
-                    found[cid] = provider
-    return {cid: found.get(cid, "stac") for cid in collection_ids(api)}
 
 
 def apt_install(*packages: str, probe: str) -> str | None:
