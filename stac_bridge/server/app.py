@@ -243,6 +243,10 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     for prefix, target in COMPATIBLE_ENDPOINTS.items():
         app.include_router(_router(target, settings), prefix=prefix)
     app.include_router(source_routes.create_router())
+    if settings.files_dir is not None:
+        from starlette.staticfiles import StaticFiles
+
+        app.mount("/files", StaticFiles(directory=settings.files_dir), name="files")
     if settings.transactions:
         assert settings.api_key is not None
         app.add_middleware(

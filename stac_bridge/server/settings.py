@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,6 +20,8 @@ class ServerSettings(BaseSettings):
         cors_origins: Origins allowed to read the API from a browser (STAC Browser runs on another origin).
         root_path: Set when the API is served under a path prefix behind a proxy.
         db_min_conn_size, db_max_conn_size: The connection pool of each API process.
+        files_dir: A directory served read-only under ``/files`` (``STAC_BRIDGE_FILES_DIR``), for assets that
+            live beside the catalog, such as the demo's thumbnails (``examples/demo/files``). Unset: nothing.
     """
 
     model_config = SettingsConfigDict(env_prefix="STAC_BRIDGE_", extra="ignore")
@@ -31,6 +35,7 @@ class ServerSettings(BaseSettings):
     root_path: str = ""
     db_min_conn_size: int = 1
     db_max_conn_size: int = 10
+    files_dir: Path | None = None
 
     @property
     def transactions(self) -> bool:

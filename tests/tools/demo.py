@@ -48,7 +48,7 @@ def demo_api(server_url: str, tmp: Path) -> Iterator[RunningServer]:
         with PgstacLoader(dsn) as loader:
             summary = loader.load_paths(files)
         assert not summary.failed, f"the demo catalog did not load: {summary.errors[:5]}"
-        with start_api(dsn) as api:
+        with start_api(dsn, files_dir=DEMO / "files") as api:
             yield api
 
 

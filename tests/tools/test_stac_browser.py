@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import httpx
 import pytest
@@ -170,7 +170,8 @@ def test_item_page(visited: dict[str, Any], case: str) -> None:
     loaded = {image["src"] for image in page["images"] if image["loaded"]}
     for key, asset in item["assets"].items():
         if "thumbnail" in asset.get("roles", []):  # shown as a picture, not in the list
-            assert asset["href"] in loaded, f"thumbnail {asset['href']} did not load (screenshot {page['screenshot']})"
+            href = urljoin(next(link["href"] for link in item["links"] if link["rel"] == "self"), asset["href"])
+            assert href in loaded, f"thumbnail {href} did not load (screenshot {page['screenshot']})"
         else:
             assert str(asset.get("title") or key) in page["text"], f"asset {key} is not in the asset list"
     shown = set(page["headings"]) & set(BOOKKEEPING)
