@@ -19,7 +19,8 @@ from tests.conftest import RunningServer
 from tests.sdkvenv import run_sdk, sdk_python
 from tests.tools.demo import collection_ids, demo_api, search_ids
 
-pytestmark = [pytest.mark.db, pytest.mark.server]
+# The first run installs the tool (apt, a venv): more than the suite's 300 s.
+pytestmark = [pytest.mark.db, pytest.mark.server, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,8 @@ import pytest
 from tests.conftest import RunningServer
 from tests.tools.demo import apt_install, demo_api, need, provider_collections, search_ids
 
-pytestmark = [pytest.mark.db, pytest.mark.server]
+# The first run installs the tool (apt, a venv): more than the suite's 300 s.
+pytestmark = [pytest.mark.db, pytest.mark.server, pytest.mark.timeout(2400)]
 
 HERE = Path(__file__).resolve().parent
 SYSTEM_PYTHON = "/usr/bin/python3"

@@ -24,7 +24,8 @@ from tests.conftest import ROOT, SCHEMA_DIR, RunningServer
 from tests.sdkvenv import run_sdk, sdk_python
 from tests.tools.demo import demo_api
 
-pytestmark = [pytest.mark.db, pytest.mark.server]
+# The first run installs the tool (apt, a venv): more than the suite's 300 s.
+pytestmark = [pytest.mark.db, pytest.mark.server, pytest.mark.timeout(1200)]
 
 OFFLINE = Path(__file__).resolve().parent / "offline"
 COLLECTION = "stac-bridge-demo"

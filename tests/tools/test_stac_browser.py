@@ -28,7 +28,8 @@ from tests.conftest import RunningServer
 from tests.sdkvenv import run_sdk, sdk_python
 from tests.tools.demo import ARTIFACTS, apt_install, demo_api, need, provider_collections
 
-pytestmark = [pytest.mark.db, pytest.mark.server]
+# The first run installs the tool (apt, a venv, an npm build): more than the suite's 300 s.
+pytestmark = [pytest.mark.db, pytest.mark.server, pytest.mark.timeout(2400)]
 
 HERE = Path(__file__).resolve().parent
 PLAYWRIGHT = "playwright==1.65.2"
