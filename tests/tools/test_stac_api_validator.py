@@ -261,3 +261,13 @@ def test_landing_page_is_browseable(http: httpx.Client) -> None:
             assert collection.status_code == 200 and collection.json()["type"] == "Collection"
             reached.add(collection.json()["id"])
     assert reached == served
+
+
+def test_query_values_are_literal(http: httpx.Client) -> None:
+    everything = [f["id"] for f in http.post("/search", json={"limit": 1000}).json()["features"]]
+    expected = sorted(i for i in everything if i.startswith("CAPELLA_C1"))
+    assert expected
+    got = http.post("/search", json={"query": {"id": {"startsWith": "CAPELLA_C1"}}, "limit": 1000}).json()
+    assert sorted(f["id"] for f in got["features"]) == expected
+    wildcard = http.post("/search", json={"query": {"id": {"startsWith": "CAPELLA%"}}, "limit": 1000}).json()
+    assert wildcard["features"] == []  # % is a character to match, not LIKE's wildcard
