@@ -2,13 +2,16 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Two installs: serving needs only the [server] extra; the tests and linters need [dev].
+SERVE_STAMP := $(VENV)/.installed-server
 STAMP := $(VENV)/.installed
 PORT ?= 8080
 export STAC_BRIDGE_HOME ?= $(CURDIR)/.stac-bridge
 
-.PHONY: demo test setup system-deps db-up db-down lint typecheck bench clean
+.PHONY: demo test setup serve-setup system-deps db-up db-down lint typecheck bench clean
 
-demo: setup db-up
+demo: serve-setup
+	$(BIN)/stac-bridge db up
 	BIN=$(BIN) bash scripts/build-demo.sh
 	STAC_BRIDGE_FILES_DIR=$(CURDIR)/examples/demo/files $(BIN)/stac-bridge serve --host 127.0.0.1 --port $(PORT)
 
@@ -17,16 +20,24 @@ test: setup
 
 setup: system-deps $(STAMP)
 
+serve-setup: system-deps $(SERVE_STAMP)
+
 system-deps:
 	@bash scripts/bootstrap.sh
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
 
-db-up: setup
+$(SERVE_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e ".[server]"
+	touch $(SERVE_STAMP)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(SERVE_STAMP) $(STAMP)
+
+db-up: serve-setup
 	$(BIN)/stac-bridge db up
 
 db-down:

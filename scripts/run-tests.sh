@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # The whole suite, then the static checks. pytest's exit 5 (no test collected) is a failure, not a pass.
+# The managed test cluster is stopped at the end when this run started it (the tests bring it up when needed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN="${VENV:-.venv}/bin"
+export STAC_BRIDGE_HOME="${STAC_BRIDGE_HOME:-$PWD/.stac-bridge}"
+was_running=0
+"$BIN/stac-bridge" db status >/dev/null 2>&1 && was_running=1
+stop_cluster() {
+  if [ $was_running -eq 0 ] && "$BIN/stac-bridge" db status >/dev/null 2>&1; then
+    "$BIN/stac-bridge" db down >/dev/null
+  fi
+}
+trap stop_cluster EXIT
 "$BIN/pytest" "$@"
 status=$?
 if [ $status -eq 5 ]; then

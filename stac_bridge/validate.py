@@ -1,8 +1,11 @@
-"""Validate STAC Items and Collections against their JSON schemas.
+"""Validate STAC Items and Collections against their JSON schemas, offline.
 
-Offline when given a schema directory laid out by URL with an ``index.json`` mapping each schema URL to its
-file (as ``shared/stac-schemas`` is): then a schema that the directory does not hold is an error naming the URL,
-never a download. Online otherwise, through pystac's validator (which fetches and caches the schemas).
+The schemas that stac-bridge's outputs declare ship inside the package (``stac_bridge/schemas``: the STAC core
+v1.0.0 and v1.1.0, and the extensions eo, projection, raster, sar, sat, view, file, processing, product, grid,
+timestamps, item-assets, scientific and version), laid out by URL with an ``index.json`` mapping each schema URL
+to its file. They are used by default. A schema directory of the same layout may be given besides: its schemas
+take precedence, the shipped ones fill in. A schema that neither holds is an error naming its URL, never a
+download. ``online=True`` validates through pystac's validator instead (which fetches the schemas).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import json
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import jsonschema
 import referencing
@@ -20,7 +23,10 @@ from referencing.jsonschema import DRAFT7
 
 from stac_bridge.errors import SchemaNotFoundError, ValidationError
 
-__all__ = ["core_schema_url", "schema_urls", "validate", "validate_many", "Validator"]
+__all__ = ["SHIPPED_SCHEMAS", "core_schema_url", "schema_urls", "validate", "validate_many", "Validator"]
+
+#: The schema directory inside the package.
+SHIPPED_SCHEMAS: Final = Path(__file__).with_name("schemas")
 
 _CORE_PATHS = {
     "Feature": "item-spec/json-schema/item.json",
@@ -54,17 +60,26 @@ def _id(stac: Mapping[str, Any]) -> str | None:
 
 
 class Validator:
-    """A reusable validator; offline over ``schema_dir`` when given, online otherwise.
+    """A reusable validator: offline over the shipped schemas (and ``schema_dir``), or online.
 
     Args:
-        schema_dir: A directory with ``index.json`` (schema URL -> relative path) and the schema files.
+        schema_dir: A directory with ``index.json`` (schema URL -> relative path) and the schema files; its
+            schemas take precedence over the shipped ones.
+        online: Validate through pystac, which downloads the schemas (``schema_dir`` is then ignored).
+
+    Raises:
+        SchemaNotFoundError: ``schema_dir`` has no ``index.json``.
     """
 
-    def __init__(self, schema_dir: str | Path | None = None) -> None:
-        self.schema_dir = Path(schema_dir) if schema_dir is not None else None
+    def __init__(self, schema_dir: str | Path | None = None, *, online: bool = False) -> None:
+        self.schema_dir = Path(schema_dir) if schema_dir is not None else SHIPPED_SCHEMAS
         self._registry: referencing.Registry[Any] | None = None
-        if self.schema_dir is not None:
-            self._registry = _offline_registry(self.schema_dir.resolve())
+        if not online:
+            dirs = [SHIPPED_SCHEMAS.resolve()]
+            if schema_dir is not None and self.schema_dir.resolve() != dirs[0]:
+                dirs.append(self.schema_dir.resolve())
+            self._registry = _offline_registry(tuple(dirs))
+        self._where = _where(self.schema_dir)
 
     def errors(self, stac: Mapping[str, Any]) -> list[str]:
         """Every schema violation of one object, each naming the schema and the JSON path; empty when valid."""
@@ -75,12 +90,12 @@ class Validator:
             try:
                 schema = self._registry.contents(url)
             except referencing.exceptions.NoSuchResource:
-                raise SchemaNotFoundError(url, str(self.schema_dir)) from None
+                raise SchemaNotFoundError(url, self._where) from None
             validator = jsonschema.Draft7Validator(schema, registry=self._registry)
             try:
                 found = sorted(validator.iter_errors(dict(stac)), key=lambda e: list(e.absolute_path))
             except referencing.exceptions.Unresolvable as exc:
-                raise SchemaNotFoundError(str(getattr(exc, "ref", exc)), str(self.schema_dir)) from None
+                raise SchemaNotFoundError(str(getattr(exc, "ref", exc)), self._where) from None
             for error in found:
                 path = "/".join(str(p) for p in error.absolute_path) or "(root)"
                 problems.append(f"{url} at {path}: {_best_message(error)}")
@@ -99,20 +114,32 @@ def _best_message(error: jsonschema.ValidationError) -> str:
     return str(best.message)
 
 
+def _where(schema_dir: Path) -> str:
+    if schema_dir.resolve() == SHIPPED_SCHEMAS.resolve():
+        return "the schemas shipped with stac-bridge (add a directory of others with --schemas DIR)"
+    return f"{schema_dir} nor in the schemas shipped with stac-bridge"
+
+
 @lru_cache(maxsize=8)
-def _offline_registry(schema_dir: Path) -> referencing.Registry[Any]:
-    index_path = schema_dir / "index.json"
-    try:
-        index: dict[str, str] = json.loads(index_path.read_text())
-    except FileNotFoundError:
-        raise SchemaNotFoundError(str(index_path), str(schema_dir)) from None
+def _offline_registry(schema_dirs: tuple[Path, ...]) -> referencing.Registry[Any]:
+    """One registry over the directories; a URL in a later directory replaces the same URL of an earlier one."""
+    by_url: dict[str, Path] = {}
+    for schema_dir in schema_dirs:
+        index_path = schema_dir / "index.json"
+        try:
+            index: dict[str, str] = json.loads(index_path.read_text())
+        except FileNotFoundError:
+            raise SchemaNotFoundError(str(index_path), f"{schema_dir} (a schema directory needs an index.json "
+                                      "mapping schema URLs to files)") from None
+        by_url.update({url: schema_dir / relative for url, relative in index.items()})
     resources = []
-    for url, relative in index.items():
-        contents = json.loads((schema_dir / relative).read_text())
+    for url, path in by_url.items():
+        contents = json.loads(path.read_text())
         resources.append((url, referencing.Resource.from_contents(contents, default_specification=DRAFT7)))
+    where = _where(schema_dirs[-1])
 
     def refuse(uri: str) -> referencing.Resource[Any]:
-        raise SchemaNotFoundError(uri, str(schema_dir))
+        raise SchemaNotFoundError(uri, where)
 
     return referencing.Registry(retrieve=refuse).with_resources(resources)  # type: ignore[call-arg]
 
@@ -133,11 +160,11 @@ def validate(stac: Mapping[str, Any], *, schema_dir: str | Path | None = None) -
 
     Args:
         stac: The STAC object.
-        schema_dir: Validate offline against this schema directory (see the module docstring).
+        schema_dir: A schema directory besides the shipped schemas (see the module docstring).
 
     Raises:
         ValidationError: The object violates its core schema or one of its extensions' schemas.
-        SchemaNotFoundError: Offline, a schema URL the object names is not in ``schema_dir``.
+        SchemaNotFoundError: A schema URL the object names is neither shipped nor in ``schema_dir``.
     """
     Validator(schema_dir).validate(stac)
 

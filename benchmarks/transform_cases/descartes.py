@@ -1,5 +1,6 @@
-"""Descartes Labs Catalog: images in every recorded form (v1 document, v1 search feature, v2 document) to STAC
-and back, with and without the product's bands as context."""
+"""Descartes Labs Catalog: images in every recorded form (v1 document, v1 search feature, v1 metadata, v2
+document, v2 resource) to STAC and back on the adapter's path (dicts, no pystac objects), with and without the
+product's 16 bands as context (translated once per product, as a harvest hands them)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,6 @@ def _load(name: str) -> Any:
     return json.loads((_FIXTURES / name).read_text())
 
 
-def _to_dict(item: Any) -> dict[str, Any]:
-    return item.to_dict(include_self_link=False, transform_hrefs=False)  # type: ignore[no-any-return]
-
-
 def cases() -> list[Case]:
     images = [
         _load("v1_catalog_image.json"),
@@ -32,10 +29,12 @@ def cases() -> list[Case]:
     ]
     product = _load("v2_product.json")
     bands = _load("v2_bands_list.json")["data"]
-    items = [_to_dict(descartes.image_to_stac(image)) for image in images]
+    items = [descartes.item_dict(image) for image in images]
     return [
-        Case("descartes.image_to_stac", descartes.image_to_stac, images, unit="images"),
-        Case("descartes.image_to_stac (+16 bands)", partial(descartes.image_to_stac, product=product, bands=bands),
+        Case("descartes.image_to_stac", descartes.item_dict, images, unit="images"),
+        Case("descartes.image_to_stac (+16 bands)", partial(descartes.item_dict, product=product, bands=bands),
              images, unit="images"),
+        Case("descartes.product_to_stac (+16 bands)", partial(descartes.collection_dict, bands=bands), [product],
+             unit="products", baseline_inputs=[{"product": product, "bands": bands}]),
         Case("descartes.stac_to_image", descartes.stac_to_image, items, unit="items"),
     ]

@@ -1,4 +1,5 @@
-"""Terrascope / VITO OpenSearch: the recorded products (11-20 links each) and collections to STAC and back."""
+"""Terrascope / VITO OpenSearch: recorded products (S2 TOC with 20 links, FAPAR, Sentinel-1 GRD and coherence)
+and collections to STAC through the adapter (the harvest/convert path, no pystac) and back."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.transforms import Case
+from stac_bridge.registry import ProviderRecord
 from stac_bridge.transforms import opensearch
 
 _FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "opensearch"
+_PRODUCTS = ("products_recorded_S2_TOC_V2.json", "products_recorded_S2_FAPAR_V2.json",
+             "products_recorded_S1_GRD_SIGMA0.json", "products_recorded_S1_SLC_COHERENCE.json")
 
 
 def _features(name: str) -> list[dict[str, Any]]:
@@ -17,31 +21,20 @@ def _features(name: str) -> list[dict[str, Any]]:
     return features
 
 
-def _dict(stac: Any) -> dict[str, Any]:
-    out: dict[str, Any] = stac.to_dict(include_self_link=False, transform_hrefs=False)
-    return out
+def _adapter(kind: str) -> Any:
+    return lambda record: opensearch.ADAPTER.to_stac(ProviderRecord(kind, record))
 
 
 def cases() -> list[Case]:
-    products = _features("products_recorded_S2_TOC_V2.json") + _features("products_recorded_S2_FAPAR_V2.json")
+    products = [p for name in _PRODUCTS for p in _features(name)]
     collections = _features("collections.json")
-    items = [_dict(opensearch.product_to_stac(p)) for p in products]
-    stac_collections = [_dict(opensearch.collection_to_stac(c)) for c in collections]
+    items = [opensearch.ADAPTER.to_stac(ProviderRecord("product", p)) for p in products]
+    stac_collections = [opensearch.ADAPTER.to_stac(ProviderRecord("collection", c)) for c in collections]
     return [
-        Case("opensearch.product_to_stac", opensearch.product_to_stac, products, "products"),
-        Case(
-            "opensearch.stac_to_product (dict)",
-            opensearch.stac_to_product,
-            items,
-            "items",
-            baseline_inputs=products,
-        ),
-        Case("opensearch.collection_to_stac", opensearch.collection_to_stac, collections, "collections"),
-        Case(
-            "opensearch.stac_to_collection (dict)",
-            opensearch.stac_to_collection,
-            stac_collections,
-            "collections",
-            baseline_inputs=collections,
-        ),
+        Case("opensearch.product_to_stac (adapter)", _adapter("product"), products, "products"),
+        Case("opensearch.stac_to_product (dict)", opensearch.stac_to_product, items, "items",
+             baseline_inputs=products),
+        Case("opensearch.collection_to_stac (adapter)", _adapter("collection"), collections, "collections"),
+        Case("opensearch.stac_to_collection (dict)", opensearch.stac_to_collection, stac_collections,
+             "collections", baseline_inputs=collections),
     ]

@@ -25,7 +25,8 @@ Authentication is the JWT of ``DESCARTESLABS_TOKEN`` (the variable the descartes
 
 A position is ``{"products": [ids still to harvest], "request": the next image request or null, "since":
 instant or null}``, plain JSON, so a checkpoint resumes at the exact page. Images reach the transform as
-:class:`~stac_bridge.registry.ProviderRecord` objects carrying their product and its bands.
+:class:`~stac_bridge.registry.ProviderRecord` objects carrying their product and its bands: the same objects
+for every image of a product, so the transform translates the bands once per product, not once per image.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """The database: a managed local PostgreSQL cluster with PostGIS and pgstac, or an external one.
 
-``stac-bridge db up`` creates a private cluster under ``$STAC_BRIDGE_HOME`` (default ``./.stac-bridge``), listening
+One database per project, found as git finds its repository: ``$STAC_BRIDGE_HOME`` when set, else the nearest
+``.stac-bridge/`` directory in the current directory or one of its parents (see :func:`find_home`), so every
+command of a project uses the same database from any of its directories.
+
+``stac-bridge db up`` creates a private cluster there (or in ``./.stac-bridge`` when there is none), listening
 on 127.0.0.1 only, on a free port that it remembers, with a generated password; it migrates the pgstac schema
 with pypgstac. PostgreSQL refuses to run as root, so as root the server runs as the ``postgres`` system user
 (whose home the data directory then lives in, when ``$STAC_BRIDGE_HOME`` is not reachable by that user).
@@ -34,16 +38,22 @@ from psycopg import sql
 from stac_bridge.errors import DatabaseError
 
 __all__ = [
+    "HOME_DIR",
+    "Database",
     "ManagedCluster",
     "ClusterState",
     "Status",
     "configured_url",
     "database_url",
     "default_home",
+    "find_home",
+    "locate_database",
+    "where_looked",
     "migrate",
     "create_database",
     "drop_database",
     "pgstac_version",
+    "redact_url",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,9 +67,54 @@ QUERYABLES_PATH: Final = Path(__file__).with_name("queryables.json")
 INDEXED_QUERYABLES: Final = ("eo:cloud_cover",)
 
 
+HOME_DIR: Final = ".stac-bridge"
+
+
+def find_home(start: Path | None = None) -> Path | None:
+    """The project's home: ``$STAC_BRIDGE_HOME``, else the nearest ``.stac-bridge/`` from ``start`` upwards.
+
+    Args:
+        start: Where to start looking (default: the current directory).
+
+    Returns:
+        The home directory, or ``None`` when the variable is unset and no directory on the way up has one.
+    """
+    configured = os.environ.get("STAC_BRIDGE_HOME")
+    if configured:
+        return Path(configured).absolute()
+    here = (start or Path.cwd()).absolute()
+    for directory in (here, *here.parents):
+        if (directory / HOME_DIR).is_dir():
+            return directory / HOME_DIR
+    return None
+
+
 def default_home() -> Path:
-    """``$STAC_BRIDGE_HOME``, or ``./.stac-bridge`` in the current directory."""
-    return Path(os.environ.get("STAC_BRIDGE_HOME") or ".stac-bridge").absolute()
+    """The home :func:`find_home` finds, else ``./.stac-bridge`` here (where ``db up`` creates one)."""
+    return find_home() or Path(HOME_DIR).absolute()
+
+
+def where_looked(start: Path | None = None) -> str:
+    """Where :func:`find_home` looked, in words, for an error message."""
+    here = (start or Path.cwd()).absolute()
+    return (f"no {HOME_DIR}/ in {here} or its parents, and STAC_BRIDGE_HOME and STAC_BRIDGE_DATABASE_URL are unset")
+
+
+@dataclass(frozen=True)
+class Database:
+    """The database a command uses.
+
+    Attributes:
+        url: Its connection URL (with the password).
+        description: Which one it is, for the user, without the password.
+        started: Whether finding it started the managed cluster (a caller that only serves may stop it again).
+        cluster: The managed cluster, when it is one.
+    """
+
+    url: str
+    description: str
+    started: bool = False
+    cluster: ManagedCluster | None = None
 
 
 def configured_url() -> str | None:
@@ -88,19 +143,44 @@ def database_url(home: Path | None = None, *, start: bool = False) -> str:
     Raises:
         DatabaseError: no database is configured and the managed cluster is not running (and ``start`` is off).
     """
+    return locate_database(home, start=start, create=start).url
+
+
+def locate_database(home: Path | None = None, *, start: bool = False, create: bool = False) -> Database:
+    """The database to use, and which it is: the configured external one, else the project's managed cluster.
+
+    Args:
+        home: The managed cluster's home (default: :func:`find_home`).
+        start: Start the managed cluster when it exists but is stopped.
+        create: Create it (in ``./.stac-bridge`` when no home is found) when there is none; implies ``start``.
+
+    Raises:
+        DatabaseError: there is no database to use: the message says where it looked and how to make one.
+    """
     url = configured_url()
     if url:
-        return url
-    cluster = ManagedCluster(home or default_home())
-    if start:
-        cluster.up()
-    status = cluster.status()
-    if not status.running:
+        variable = "STAC_BRIDGE_DATABASE_URL" if os.environ.get("STAC_BRIDGE_DATABASE_URL") else "PG*"
+        return Database(url, f"{_redact(url)} (from {variable})")
+    found = home or find_home()
+    if found is None and not create:
         raise DatabaseError(
-            "no database: set STAC_BRIDGE_DATABASE_URL, or run `stac-bridge db up` for a managed one "
-            f"({status.detail})"
+            f"no database: {where_looked()}; run `stac-bridge db up` in the project's directory to create one "
+            "there, or set STAC_BRIDGE_HOME or STAC_BRIDGE_DATABASE_URL"
         )
-    return cluster.url()
+    cluster = ManagedCluster(found or Path(HOME_DIR))
+    status = cluster.status()
+    started = False
+    if not status.running:
+        if not (create or (start and status.initialised)):
+            if status.initialised:
+                raise DatabaseError(f"no database: the managed database of {cluster.home} is {status.detail}; "
+                                    "`stac-bridge db up` starts it")
+            raise DatabaseError(f"no database: {status.detail}; `stac-bridge db up` creates one")
+        log.info("%s", cluster.up())
+        started = True
+    state = cluster.state()
+    where = f"127.0.0.1:{state.port}" if state else "?"
+    return Database(cluster.url(), f"the managed database of {cluster.home} ({where})", started, cluster)
 
 
 @dataclass
@@ -384,11 +464,15 @@ def _connect(url: str) -> Iterator[psycopg.Connection[Any]]:
         yield conn
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``, for messages."""
     parts = urlsplit(url)
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@")
     return url
+
+
+_redact = redact_url
 
 
 def create_database(conn: psycopg.Connection[Any], name: str) -> bool:

@@ -36,7 +36,8 @@ from stac_bridge.errors import TransformError, UntranslatableQueryError
 from stac_bridge.server.search import attach_collection_ledgers, pgstac_collection_search, search_page
 from stac_bridge.server.settings import ServerSettings
 from stac_bridge.transforms import opensearch, opensearch_query
-from stac_bridge.transforms._common import PROVENANCE_PROVIDER, format_datetime, parse_datetime
+from stac_bridge.transforms._common import format_datetime, parse_datetime
+from stac_bridge.transforms.kernel import source_of
 
 __all__ = ["DEFAULT_COUNT", "MAX_COUNT", "create_router", "product_of"]
 
@@ -80,7 +81,7 @@ async def _products(request: Request) -> JSONResponse:
         return _bad_request(exc)
     count = _count(search.body)
     body = {k: v for k, v in search.body.items() if k != opensearch_query.S_LIMIT}
-    page = await search_page(request, body, offset=search.start_index - 1, limit=max(count, 1))
+    page = await search_page(request, body, offset=search.start_index - 1, limit=max(count, 1), ledgers=True)
     if count == 0:
         return JSONResponse({"totalResults": page.matched}, media_type=MEDIA_TYPE)
     features = [product_of(item) for item in page.features]
@@ -126,8 +127,8 @@ def product_of(item: Mapping[str, Any]) -> dict[str, Any]:
         log.warning("item %s: %s; answering a product built from its id, footprint, times and assets",
                     item.get("id"), exc)
         feature = opensearch.stac_to_product(_reduced(item))
-    props = item.get("properties") or {}
-    if props.get(PROVENANCE_PROVIDER) != opensearch.PROVIDER:
+    tag = source_of(item)
+    if tag is None or tag[0] != opensearch.PROVIDER:
         _complete(feature, item)
     return feature
 
@@ -139,8 +140,6 @@ def _reduced(item: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("datetime", "start_datetime", "end_datetime", "updated"):
         if _is_datetime(props.get(key)):
             kept[key] = props[key]
-    if not _is_datetime(kept.get("datetime")) and not (kept.get("start_datetime") and kept.get("end_datetime")):
-        kept[opensearch.KEEP_ABSENT] = [opensearch.OS_DATE]
     if isinstance(props.get("title"), str):
         kept["title"] = props["title"]
     assets: Mapping[str, Any] = item["assets"] if isinstance(item.get("assets"), Mapping) else {}
@@ -160,36 +159,37 @@ def _reduced(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _is_datetime(value: Any) -> bool:
+    """A datetime clients can read: parseable, and not a year-1 or year-9999 placeholder."""
     if not isinstance(value, str):
         return False
     try:
-        parse_datetime(value)
+        year = parse_datetime(value).year
     except ValueError:
         return False
-    return True
+    return 1 < year < 9999
 
 
 def _complete(feature: dict[str, Any], item: Mapping[str, Any]) -> None:
     """Add what 17-047 clients read from every product and a product from another provider may lack."""
     props = feature.setdefault("properties", {})
     item_props = item.get("properties") or {}
-    props.setdefault(opensearch.OS_IDENTIFIER, feature["id"])
-    props.setdefault(opensearch.OS_TITLE, feature["id"])
-    props.setdefault(opensearch.OS_LINKS, {})
-    if feature.get(opensearch.OS_BBOX) is None and item.get("bbox") is not None:
-        feature[opensearch.OS_BBOX] = list(item["bbox"])
-    begin = item_props.get(opensearch.START) or item_props.get(opensearch.DATETIME)
-    end = item_props.get(opensearch.END) or item_props.get(opensearch.DATETIME)
+    props.setdefault("identifier", feature["id"])
+    props.setdefault("title", feature["id"])
+    props.setdefault("links", {})
+    if feature.get("bbox") is None and item.get("bbox") is not None:
+        feature["bbox"] = list(item["bbox"])
+    begin = item_props.get("start_datetime") or item_props.get("datetime")
+    end = item_props.get("end_datetime") or item_props.get("datetime")
     if not (isinstance(begin, str) and isinstance(end, str) and _is_datetime(begin) and _is_datetime(end)):
         return
-    entries = props.setdefault(opensearch.OS_ACQ_INFO, [])
-    entry = next((e for e in entries if isinstance(e, dict) and opensearch.OS_ACQ_PARAMS in e), None)
+    entries = props.setdefault("acquisitionInformation", [])
+    entry = next((e for e in entries if isinstance(e, dict) and "acquisitionParameters" in e), None)
     if entry is None:
-        entry = {opensearch.OS_ACQ_PARAMS: {}}
+        entry = {"acquisitionParameters": {}}
         entries.insert(0, entry)
-    parameters = entry[opensearch.OS_ACQ_PARAMS]
-    parameters.setdefault(opensearch.OS_BEGIN, format_datetime(parse_datetime(begin)))
-    parameters.setdefault(opensearch.OS_END, format_datetime(parse_datetime(end)))
+    parameters = entry["acquisitionParameters"]
+    parameters.setdefault("beginningDateTime", format_datetime(parse_datetime(begin)))
+    parameters.setdefault("endingDateTime", format_datetime(parse_datetime(end)))
 
 
 def _collection_of(collection: Mapping[str, Any]) -> dict[str, Any]:

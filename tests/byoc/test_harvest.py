@@ -147,9 +147,10 @@ def test_antimeridian_tiles_harvested_into_pgstac_come_out_of_the_api_right_and_
         assert search(bbox=[175.0, 59.0, 177.5, 61.0]) == [ids[2]]
         assert search(bbox=[-177.5, 59.0, -175.0, 61.0]) == [ids[3]]
         assert search(bbox=[179.5, -61.0, 179.99, -59.0]) == [ids[4]]
-        # Tile 5 has no sensing time: its interval is open (0001 to 9999), so every time window holds it.
-        assert search(datetime="2024-02-10T00:00:00Z/2024-02-12T00:00:00Z") == sorted([ids[0], ids[1], ids[4]])
-        assert search(datetime="2024-02-15T00:00:00Z/2024-02-25T00:00:00Z") == sorted([ids[2], ids[3], ids[4]])
+        # Tile 5 has no sensing time, nor has its collection a sensing range: it is dated by its created time.
+        assert search(datetime="2024-02-10T00:00:00Z/2024-02-12T00:00:00Z") == sorted([ids[0], ids[1]])
+        assert search(datetime="2024-02-15T00:00:00Z/2024-02-25T00:00:00Z") == sorted([ids[2], ids[3]])
+        assert search(datetime="2024-03-05T00:00:00Z/2024-03-05T23:59:59Z") == [ids[4]]
         assert search(bbox=[179.5, 59.0, 179.99, 61.0], datetime="2024-02-11T00:00:00Z/..") == [ids[1]]
 
         for tile in tiles:

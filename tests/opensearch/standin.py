@@ -79,6 +79,8 @@ def _renamed(template: Mapping[str, Any], new_id: str, title: str) -> dict[str, 
     feature["id"] = new_id
     feature["properties"]["identifier"] = new_id
     feature["properties"]["title"] = title
+    for link in feature["properties"].get("links", {}).get("search", []):  # its own description, not the template's
+        link["href"] = link["href"].replace(f"collection={template['id']}", f"collection={new_id}")
     return feature
 
 

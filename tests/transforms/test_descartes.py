@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 from stac_bridge import get_adapter
 from stac_bridge.errors import TransformError
 from stac_bridge.transforms import descartes
+from stac_bridge.validate import SHIPPED_SCHEMAS
 from tests.golden import assert_golden
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "descartes"
 EXPECTED = FIXTURES / "expected"
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "stac-schemas"
+SCHEMAS = SHIPPED_SCHEMAS  # inside the package: the check never skips
 LANDSAT = "landsat:LC08:PRE:TOAR"
 L8_IMAGE = "landsat:LC08:PRE:TOAR:meta_LC80270312016188_v1"
 
@@ -220,8 +221,8 @@ def test_namespaced_ids_survive(assert_valid: Check) -> None:
 def test_remote_images_have_no_data_assets(name: str, assert_valid: Check) -> None:
     record = {**image_records()[name], "storage_state": "remote"}
     item = assert_valid(descartes.image_to_stac(record))
-    assert item["assets"] == {}
-    assert item["properties"]["dl:storage_state"] == "remote"
+    assert not any(key.startswith("file-") for key in item["assets"])
+    assert item["assets"]["metadata"]["dl:storage_state"] == "remote"
     assert descartes.stac_to_image(item) == record
 
 
@@ -229,9 +230,11 @@ def test_extra_properties_and_unmapped_fields_are_kept(assert_valid: Check) -> N
     extra = {"vendor_scene": "X1", "quality": 0.93, "night": False, "count": 4}
     record = {**image_records()["v1_metadata_get_image"], "extra_properties": extra, "brand_new_field": [1]}
     item = assert_valid(descartes.image_to_stac(record))
-    assert item["properties"]["dl:extra_properties"] == extra
-    assert item["properties"]["dl:brand_new_field"] == [1]
-    assert item["properties"]["dl:tile_id"] == "027031"
+    record_asset = item["assets"]["metadata"]
+    assert {k: record_asset[f"dl:extra_properties.{k}"] for k in extra} == extra  # flat: no object fields
+    assert record_asset["dl:brand_new_field"] == [1]
+    assert record_asset["dl:tile_id"] == "027031"
+    assert record_asset["href"] == descartes.api_url("image", L8_IMAGE)
     assert descartes.stac_to_image(item) == record
 
 
@@ -240,8 +243,9 @@ def test_values_without_an_exact_stac_home_are_kept_verbatim(assert_valid: Check
               "solar_elevation_angle": 123.0}
     item = assert_valid(descartes.image_to_stac(record))
     properties = item["properties"]
-    assert "eo:cloud_cover" not in properties and properties["dl:cloud_fraction"] == 1.7
-    assert "sat:orbit_state" not in properties and properties["dl:pass"] == "A"
+    record_asset = item["assets"]["metadata"]
+    assert "eo:cloud_cover" not in properties and record_asset["dl:cloud_fraction"] == 1.7
+    assert "sat:orbit_state" not in properties and record_asset["dl:pass"] == "A"
     assert "view:sun_elevation" not in properties
     assert descartes.stac_to_image(item) == record
 
@@ -256,22 +260,32 @@ def test_orbit_fields(assert_valid: Check) -> None:
     assert descartes.stac_to_image(descartes.image_to_stac(record)) == record
 
 
-def test_provenance_is_recorded(assert_valid: Check) -> None:
-    item = assert_valid(descartes.image_to_stac(image_records()["v2_image"]))
-    assert item["properties"]["stac_bridge:provider"] == "descartes"
-    assert item["properties"]["stac_bridge:source_id"] == L8_IMAGE
-    assert item["properties"]["stac_bridge:transform"] == f"descartes/{descartes.TRANSFORM_VERSION}"
+def test_provenance_is_one_property_and_one_via_link(assert_valid: Check) -> None:
+    item = assert_valid(descartes.image_to_stac(image_records()["v2_images_search_page1_0"]))
+    version = descartes.TRANSFORM_VERSION
+    assert item["properties"]["stac_bridge:source"] == f"descartes/image-v2-resource/{version}"
+    assert [k for k in item["properties"] if k.startswith("stac_bridge:")] == ["stac_bridge:source"]
+    via = next(link for link in item["links"] if link["rel"] == "via")
+    assert via == {"rel": "via", "type": "application/json", "title": "Descartes Labs v2 image (resource)",
+                   "href": "https://platform.descarteslabs.com/metadata/v1/catalog/v2/images/"
+                           "landsat%3ALC08%3APRE%3ATOAR%3Ameta_LC80270312016188_v1"}
     collection = assert_valid(descartes.product_to_stac(*product_records()["v2_product"]))
-    assert collection["stac_bridge:source_id"] == LANDSAT
+    assert collection["stac_bridge:source"] == f"descartes/product-v2+band-v2-resource/{version}"
+    assert next(link for link in collection["links"] if link["rel"] == "via")["href"] == (
+        "https://platform.descarteslabs.com/metadata/v1/catalog/v2/products/landsat%3ALC08%3APRE%3ATOAR")
     assert item["collection"] == LANDSAT
     assert {"rel": "collection", "href": "../collection.json", "type": "application/json"} in item["links"]
+    assert not any(key.startswith("dl:wire") for key in json.dumps(item).split('"'))
 
 
-def test_every_extension_url_is_a_known_schema() -> None:
+def test_every_extension_url_is_a_known_schema(assert_valid: Check) -> None:
     if not (SCHEMAS / "index.json").is_file():
         pytest.skip("shared/stac-schemas is not beside this checkout")
     known = json.loads((SCHEMAS / "index.json").read_text())
-    assert set(descartes.EXTENSIONS) <= set(known)
+    product, bands = product_records()["v2_product"]
+    outputs = [descartes.image_to_stac(r, product, bands) for r in image_records().values()]
+    used = {uri for stac in outputs for uri in assert_valid(stac)["stac_extensions"]}
+    assert used <= set(known)
 
 
 # --- bad input ---------------------------------------------------------------------------------------------
@@ -307,7 +321,8 @@ def test_bad_image_names_provider_record_and_field(form: str, changes: dict[str,
     with pytest.raises(TransformError) as caught:
         descartes.image_to_stac(record)
     assert caught.value.provider == "descartes"
-    assert caught.value.field == field
+    # The full path of the field in the record: data.attributes.acquired, properties.acquired...
+    assert caught.value.field is not None and caught.value.field.split(".")[-1] == field
     assert caught.value.record_id == IMAGE_IDS[form]
     assert field in str(caught.value) and IMAGE_IDS[form] in str(caught.value)
 
@@ -315,7 +330,7 @@ def test_bad_image_names_provider_record_and_field(form: str, changes: dict[str,
 def test_bad_raster_size_and_pixels() -> None:
     with pytest.raises(TransformError) as caught:
         descartes.image_to_stac({**image_records()["v1_metadata_get_image"], "raster_size": "15696x15960"})
-    assert (caught.value.record_id, caught.value.field) == (L8_IMAGE, "raster_size")
+    assert (caught.value.record_id, caught.value.field) == (L8_IMAGE, "raster_size")  # bare attributes: no path
     with pytest.raises(TransformError) as caught:
         descartes.image_to_stac({**image_records()["v2_image_attributes"], "x_pixels": 1.5})
     assert caught.value.field == "x_pixels"
@@ -328,15 +343,16 @@ def test_bad_products_and_bands() -> None:
     with pytest.raises(TransformError) as caught:
         descartes.product_to_stac(broken, bands)
     assert (caught.value.provider, caught.value.record_id, caught.value.field) == (
-        "descartes", LANDSAT, "start_date")
+        "descartes", LANDSAT, "product.data.attributes.start_date")
     band = copy.deepcopy(bands[0])
     band["data"]["attributes"]["dtype"] = 16
     with pytest.raises(TransformError) as caught:
         descartes.product_to_stac(product, [band])
-    assert (caught.value.record_id, caught.value.field) == ("landsat:LC08:PRE:TOAR:nir", "dtype")
+    assert (caught.value.record_id, caught.value.field) == (
+        "landsat:LC08:PRE:TOAR:nir", "bands.0.data.attributes.dtype")
     with pytest.raises(TransformError) as caught:
         descartes.product_to_stac({"title": "no id"}, [])
-    assert caught.value.field == "id"
+    assert caught.value.field == "product.id"
 
 
 def test_image_without_any_id() -> None:
@@ -393,6 +409,15 @@ def v1_images(draw: st.DrawFn) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         image["directory"] = draw(_names)
+    if files and draw(st.booleans()):  # per-file lists, as later v1 records have them
+        image["bucket"] = [image["bucket"]] * len(files)
+        if "directory" in image:
+            image["directory"] = [image["directory"]] * len(files)
+    if draw(st.booleans()):  # a CRS given only as PROJ.4
+        image["proj4"] = draw(st.sampled_from(["+proj=utm +zone=15 +datum=WGS84 +units=m +no_defs ",
+                                               "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +a=6371007.181 +b=6371007.181 "
+                                               "+units=m +no_defs "]))
+        del image["cs_code"]
     if draw(st.booleans()):
         image["storage_state"] = draw(st.sampled_from(["available", "remote"]))
     if draw(st.booleans()):
@@ -463,9 +488,11 @@ def test_generated_images_round_trip_and_validate(image: dict[str, Any], assert_
     item = assert_valid(descartes.image_to_stac(image))
     assert descartes.stac_to_image(item) == image
     properties = item["properties"]
+    assert not [k for k, v in properties.items() if isinstance(v, dict)]
+    assert [k for k in properties if k.startswith(("dl:", "stac_bridge:"))] == ["stac_bridge:source"]
     attrs = attributes(image) if "data" in image else image
     if attrs.get("storage_state") == "remote":
-        assert item["assets"] == {}
+        assert not any(key.startswith("file-") for key in item["assets"])
     if "eo:cloud_cover" in properties:
         assert properties["eo:cloud_cover"] == pytest.approx(attrs["cloud_fraction"] * 100)
 
@@ -537,3 +564,195 @@ def test_client_calls_follow_the_1_12_1_signatures() -> None:
     assert image["file_md5s"][0] == "5b12fa74275aee3234428fc996429256"
     assert image["sat_id"] == "LANDSAT_8" and image["cloud_fraction_0"] == 0.3264
     assert not {"id", "key", "product", "x_pixels", "created", "name"} & set(image)
+
+
+# --- real-world record forms (issue 11, deliverable 4), the curated STAC and the bookkeeping ----------------
+
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo" / "providers" / "descartes"
+MODIS = load("v1_metadata_modis_proj4_file_lists.json") if (FIXTURES / "v1_metadata_modis_proj4_file_lists.json"
+                                                            ).exists() else []
+
+
+def real_forms() -> dict[str, dict[str, Any]]:
+    """Recorded v1 images whose bucket/directory are per-file lists and whose CRS is only PROJ.4."""
+    return {
+        "v1_metadata_modis_proj4_file_lists_0": MODIS[0],
+        "v1_metadata_modis_proj4_file_lists_1": MODIS[1],
+        "v1_metadata_get_image_bucket_list": load("v1_metadata_get_image_bucket_list.json"),
+    }
+
+
+@pytest.mark.parametrize("name", list(real_forms()))
+def test_real_v1_forms_golden_and_round_trip(name: str, assert_valid: Check) -> None:
+    record = real_forms()[name]
+    item = assert_valid(descartes.image_to_stac(record))
+    assert_golden(EXPECTED / f"{name}.json", item)
+    assert descartes.stac_to_image(item) == record
+    hrefs = [a["href"] for k, a in item["assets"].items() if k.startswith("file-")]
+    assert hrefs and all(h.startswith("gs://") and h.count("/") >= 3 for h in hrefs)
+    names = record["files"]
+    assert [h.rsplit("/", 1)[1] for h in hrefs] == names
+
+
+def test_per_file_bucket_and_directory_make_absolute_hrefs() -> None:
+    item = as_dict(descartes.image_to_stac(MODIS[1]))
+    assert item["assets"]["file-0"]["href"] == (
+        "gs://dl-satin_modis-mod11a2-006_r/modis:mod11a2:006/MOD11A2.A2000049.h08v05.006.2015058135046.UInt16.tif")
+    assert item["assets"]["file-1"]["file:checksum"] == "d5107cdcc274be7bd6b0a206949cc8978ced"
+
+
+def test_a_proj4_only_crs_becomes_wkt2_or_an_epsg_code(assert_valid: Check) -> None:
+    sinusoidal = assert_valid(descartes.image_to_stac(MODIS[0]))["properties"]
+    assert "proj:code" not in sinusoidal and sinusoidal["proj:wkt2"].startswith('PROJCRS["unknown"')
+    utm = {**image_records()["v1_metadata_get_image"], "proj4": "+proj=utm +zone=15 +datum=WGS84 +units=m +no_defs "}
+    del utm["cs_code"], utm["projcs"]
+    item = assert_valid(descartes.image_to_stac(utm))
+    assert item["properties"]["proj:code"] == "EPSG:32615"
+    assert descartes.stac_to_image(item) == utm
+    wkt = {**utm, "projcs": 'PROJCS["WGS 84 / UTM zone 15N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",'
+           '6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION['
+           '"Transverse_Mercator"],PARAMETER["central_meridian",-93],PARAMETER["scale_factor",0.9996],'
+           'PARAMETER["false_easting",500000],UNIT["metre",1],AUTHORITY["EPSG","32615"]]'}
+    del wkt["proj4"]
+    item = assert_valid(descartes.image_to_stac(wkt))
+    assert item["properties"]["proj:code"] == "EPSG:32615"
+    assert descartes.stac_to_image(item) == wkt
+
+
+def test_products_search_keys_the_id_as_product(assert_valid: Check) -> None:
+    (record,) = load("v1_metadata_products_search.json")
+    collection = assert_valid(descartes.product_to_stac(record, []))
+    assert_golden(EXPECTED / "v1_metadata_products_search_0.json", collection)
+    assert collection["id"] == "landsat:LT05:PRE:TOAR"
+    assert collection["extent"]["temporal"]["interval"] == [["1984-03-01T00:00:00Z", "2011-11-01T00:00:00Z"]]
+    assert collection["dl:Spectral Bands"] == "6"  # odd keys stay visible under dl:
+    assert descartes.stac_to_product(collection) == (record, [])
+    assert "stac_bridge:ledger" not in collection
+
+
+def test_collections_are_curated(assert_valid: Check) -> None:
+    product, bands = product_records()["v2_product"]
+    collection = assert_valid(descartes.product_to_stac(product, bands))
+    assert collection["providers"] == [{"name": "Descartes Labs", "roles": ["host", "processor"],
+                                        "url": "https://descarteslabs.com"}]
+    assert collection["keywords"] == ["landsat"] and collection["license"] == "other"
+    assert collection["updated"] == "2019-06-11T23:59:46.800792Z"
+    # All 16 bands are visible, with STAC 1.1 band fields.
+    assert len(collection["summaries"]["bands"]) == len(bands) == 16
+    assert sum(len(a["bands"]) for a in collection["item_assets"].values()) == 16
+    red = next(b for b in collection["summaries"]["bands"] if b["name"] == "red")
+    assert (red["eo:common_name"], red["eo:center_wavelength"], red["data_type"]) == ("red", 0.6546, "uint16")
+
+
+def _all_outputs() -> list[dict[str, Any]]:
+    product, bands = product_records()["v2_product"]
+    items = [as_dict(descartes.image_to_stac(r, product, bands)) for r in (*image_records().values(),
+                                                                            *real_forms().values())]
+    collections = [as_dict(descartes.product_to_stac(p, b)) for p, b in product_records().values()]
+    return items + collections
+
+
+def test_no_item_property_or_collection_field_is_an_object() -> None:
+    allowed = {"extent", "summaries", "item_assets", "stac_bridge:ledger", "assets"}
+    for stac in _all_outputs():
+        fields = stac["properties"] if stac["type"] == "Feature" else {k: v for k, v in stac.items()
+                                                                       if k not in allowed}
+        assert not [k for k, v in fields.items() if isinstance(v, dict)], stac["id"]
+        if stac["type"] == "Feature":
+            assert not [k for k, v in stac["assets"].get("metadata", {}).items() if isinstance(v, dict)]
+
+
+def _demo_items() -> list[dict[str, Any]]:
+    adapter = get_adapter("descartes")
+    raws = []
+    for path in sorted(DEMO.glob("*.json")):
+        data = json.loads(path.read_text())
+        records = data["data"] if isinstance(data, dict) and isinstance(data.get("data"), list) else data
+        raws += [adapter.classify(r) for r in (records if isinstance(records, list) else [records])]
+    return [adapter.to_stac(r) for r in adapter.link(raws) if r.kind == "image"]
+
+
+def test_vendor_share_of_the_demo_item_properties_is_at_most_15_percent() -> None:
+    items = _demo_items()
+    keys = [k for item in items for k in item["properties"]]
+    vendor = [k for k in keys if k.startswith(("dl:", "stac_bridge:"))]
+    assert items and len(vendor) / len(keys) <= 0.15, f"{len(vendor)}/{len(keys)}"
+
+
+def test_typical_records_have_no_ledger_and_come_back_exactly_without_one() -> None:
+    typical = [image_records()[n] for n in ("v1_catalog_image", "v1_metadata_get_image",
+                                            "v1_metadata_search_page1_0", "v2_images_search_page1_0")]
+    for record in typical:
+        item = as_dict(descartes.image_to_stac(record))
+        assert "stac_bridge:ledger" not in item, item["id"]
+        assert descartes.stac_to_image(item) == record
+    for name in ("v2_product", "v2_product_single_band_document"):
+        product, bands = product_records()[name]
+        collection = as_dict(descartes.product_to_stac(product, bands))
+        assert "stac_bridge:ledger" not in collection
+        assert descartes.stac_to_product(collection) == (product, bands)
+    for item in _demo_items():
+        # The demo's user images spell acquired with six zero digits (.000000Z): only that spelling is kept.
+        assert set(item.get("stac_bridge:ledger", {}).get("keep", {})) <= {"properties.acquired"}, item["id"]
+
+
+def test_an_unusual_record_comes_back_exactly_only_with_its_ledger() -> None:
+    item = as_dict(descartes.image_to_stac(MODIS[0]))
+    assert set(item["stac_bridge:ledger"]["keep"]) >= {"proj4", "bucket", "directory"}
+    assert descartes.stac_to_image(item) == MODIS[0]
+    served = {k: v for k, v in item.items() if k != "stac_bridge:ledger"}
+    # As the API serves it: the files come back as one bucket and names below it, the PROJ.4 text is not there.
+    back = descartes.stac_to_image(served)
+    assert [f.rsplit("/", 1)[1] for f in back["files"]] == MODIS[0]["files"] and "proj4" not in back
+
+
+def test_band_translation_is_done_once_per_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stac_bridge.transforms import descartes_bands
+
+    product, bands = product_records()["v2_product"]
+    calls = []
+    real = descartes_bands._context
+    monkeypatch.setattr(descartes_bands, "_context", lambda p, b: calls.append(1) or real(p, b))
+    for record in (image_records()["v2_image"], image_records()["v2_images_search_page2_0"]):
+        descartes.image_to_stac(record, product, bands)
+    assert len(calls) == 1
+
+
+def test_bands_in_mixed_forms_are_refused() -> None:
+    product = load("v2_product.json")
+    with pytest.raises(TransformError) as caught:
+        descartes.product_to_stac(product, [load("v2_band.json"), load("v2_bands_list.json")["data"][0]])
+    assert caught.value.field == "bands" and "band-v2" in str(caught.value)
+
+
+def test_an_item_made_elsewhere_comes_back_as_v1_attributes(assert_valid: Check) -> None:
+    item = {"type": "Feature", "stac_version": "1.1.0", "id": "a:b:c", "collection": "a:b", "links": [],
+            "geometry": {"type": "Point", "coordinates": [1.0, 2.0]}, "bbox": [1.0, 2.0, 1.0, 2.0], "assets": {},
+            "properties": {"datetime": "2020-01-01T00:00:00Z", "eo:cloud_cover": 12.5, "proj:code": "EPSG:4326"}}
+    assert descartes.stac_to_image(item) == {
+        "id": "a:b:c", "product": "a:b", "acquired": "2020-01-01T00:00:00Z", "cloud_fraction": 0.125,
+        "cs_code": "EPSG:4326", "projcs": "WGS 84", "geometry": {"type": "Point", "coordinates": [1.0, 2.0]}}
+
+
+def _served(stac: dict[str, Any]) -> dict[str, Any]:
+    """A STAC object as the API serves it: no ledger, no stac_bridge:source (the loader keeps both private)."""
+    served = {k: v for k, v in stac.items() if not k.startswith("stac_bridge:")}
+    if "properties" in served:
+        served["properties"] = {k: v for k, v in served["properties"].items() if not k.startswith("stac_bridge:")}
+    return served
+
+
+def test_typical_records_come_back_exactly_from_what_the_api_serves() -> None:
+    for name in ("v1_catalog_image", "v1_metadata_get_image", "v1_metadata_search_page1_0",
+                 "v2_images_search_page1_0", "v2_image_attributes"):
+        record = image_records()[name]
+        item = _served(as_dict(descartes.image_to_stac(record)))
+        assert descartes.stac_to_image(item) == record, name
+    for name in ("v2_product", "v2_product_single_band_document"):
+        product, bands = product_records()[name]
+        collection = _served(as_dict(descartes.product_to_stac(product, bands)))
+        assert descartes.stac_to_product(collection) == (product, bands), name
+    (search_entry,) = load("v1_metadata_products_search.json")
+    collection = as_dict(descartes.product_to_stac(search_entry, []))
+    assert collection["links"][0]["title"] == "Descartes Labs v1 product (products/search entry)"
+    assert descartes.stac_to_product(_served(collection)) == (search_entry, [])
