@@ -13,7 +13,7 @@ export STAC_BRIDGE_HOME ?= $(CURDIR)/.stac-bridge
 demo: serve-setup
 	$(BIN)/stac-bridge db up
 	BIN=$(BIN) bash scripts/build-demo.sh
-	$(BIN)/stac-bridge serve --host 127.0.0.1 --port $(PORT)
+	STAC_BRIDGE_FILES_DIR=$(CURDIR)/examples/demo/files $(BIN)/stac-bridge serve --host 127.0.0.1 --port $(PORT)
 
 test: setup
 	bash scripts/run-tests.sh

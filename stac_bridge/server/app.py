@@ -9,6 +9,8 @@ What is ours here, and why:
 - bounded waits on the database and every error answered in one JSON form (:mod:`stac_bridge.server.faults`):
   a database that is down or stalled is a 503 within seconds, and nothing of PostgreSQL's text is shown;
 - writes validated whole before they are stored (:mod:`stac_bridge.server.transactions`).
+- what stac-fastapi-pgstac leaves out of the specification (:mod:`stac_bridge.server.extensions`):
+  browseable, 3D bboxes, the whole query extension, fields that add to the default set, CQL2 text in POST.
 """
 
 from __future__ import annotations
@@ -139,6 +141,7 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     from stac_fastapi.pgstac.config import Settings as PgstacSettings
 
     from stac_bridge.server import faults
+    from stac_bridge.server.extensions import BridgeClient, extension_maps
     from stac_bridge.server.transactions import StrictExtensions
 
     url = database_url or (settings.database_url.get_secret_value() if settings.database_url else None)
@@ -167,8 +170,10 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
         yield
         await faults.disconnect(app)
 
-    api = instantiate_api(extensions=StrictExtensions(settings=pgstac_settings), lifespan=lifespan,
-                          settings=pgstac_settings)
+    api = instantiate_api(
+        client=BridgeClient, extensions=StrictExtensions(settings=pgstac_settings, **extension_maps()),
+        lifespan=lifespan, settings=pgstac_settings,
+    )
     api.client.landing_page_id = settings.landing_id
     app: FastAPI = api.app
     faults.install_error_handlers(app)
@@ -180,6 +185,10 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     for prefix, target in COMPATIBLE_ENDPOINTS.items():
         app.include_router(_router(target, settings), prefix=prefix)
     app.include_router(source_routes.create_router())
+    if settings.files_dir is not None:
+        from starlette.staticfiles import StaticFiles
+
+        app.mount("/files", StaticFiles(directory=settings.files_dir), name="files")
     # Added innermost first: slashes, then auth, then the body limit, then the checks, then stac-fastapi.
     app.add_middleware(RequestGuardMiddleware, max_limit=settings.max_limit, max_depth=settings.max_json_depth)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -164,7 +164,7 @@ def geometry_problem(geometry: Any) -> str | None:
 
 
 def bbox_problem(value: Any) -> str | None:
-    """What is wrong with a bbox (a ``w,s,e,n`` string or a list), or ``None``; 3D bboxes are refused."""
+    """What is wrong with a bbox (a ``w,s,e,n`` string or a list, or 6 numbers with heights), or ``None``."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -173,15 +173,15 @@ def bbox_problem(value: Any) -> str | None:
         parts = value
     else:
         return "bbox must be four numbers: west,south,east,north"
-    if len(parts) == 6:
-        return "bbox has 6 numbers (3D); this API takes 2D bboxes only: west,south,east,north"
-    if len(parts) != 4:
-        return f"bbox must be four numbers (west,south,east,north), got {len(parts)}"
+    if len(parts) not in (4, 6):
+        return f"bbox must be 4 numbers (west,south,east,north) or 6 (with heights), got {len(parts)}"
     try:
-        west, south, east, north = (float(p) for p in parts)
+        numbers = [float(p) for p in parts]
     except (TypeError, ValueError):
-        return "bbox must be four numbers: west,south,east,north"
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
+        return "bbox must be numbers: west,south,east,north"
+    # A 3D bbox is searched on its footprint (stac_bridge.server.extensions).
+    west, south, east, north = numbers if len(numbers) == 4 else numbers[:2] + numbers[3:5]
+    if not all(math.isfinite(v) for v in numbers):
         return "bbox must be four finite numbers"
     if not (-90 <= south <= north <= 90):
         return "bbox latitudes must satisfy -90 <= south <= north <= 90"

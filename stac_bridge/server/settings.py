@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,6 +30,8 @@ class ServerSettings(BaseSettings):
         statement_timeout: Seconds the database may spend on one statement before it is cancelled (503).
         db_acquire_timeout: Seconds a request waits for a pooled connection, or for a new one to connect,
             before it is answered 503: a down or stalled database gives a quick answer, not a hang.
+        files_dir: A directory served read-only under ``/files`` (``STAC_BRIDGE_FILES_DIR``), for assets that
+            live beside the catalog, such as the demo's thumbnails (``examples/demo/files``). Unset: nothing.
     """
 
     model_config = SettingsConfigDict(env_prefix="STAC_BRIDGE_", extra="ignore")
@@ -47,6 +51,7 @@ class ServerSettings(BaseSettings):
     max_json_depth: int = 64
     statement_timeout: float = 5.0
     db_acquire_timeout: float = 3.0
+    files_dir: Path | None = None
 
     @property
     def transactions(self) -> bool:

@@ -41,7 +41,7 @@ def parse_datetime(value: str) -> dt.datetime:
 def format_datetime(value: dt.datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, keeping microseconds only when there are some."""
     utc = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    text = utc.replace(tzinfo=None, microsecond=0).isoformat()  # strftime's %Y drops the zeros of year 1
     if utc.microsecond:
         text += f".{utc.microsecond:06d}"
     return text + "Z"
