@@ -782,8 +782,9 @@ def _refuse_stac_input(args: argparse.Namespace) -> None:
 
     from stac_bridge.errors import ConfigError
     from stac_bridge.harvest.files import read_records
-    from stac_bridge.recognise import PROVENANCE, is_stac, recognise
+    from stac_bridge.recognise import is_stac, recognise
     from stac_bridge.registry import get_adapter
+    from stac_bridge.transforms.kernel import source_of
 
     if args.provider == "stac":
         return
@@ -799,8 +800,7 @@ def _refuse_stac_input(args: argparse.Namespace) -> None:
             # Capella's own items are STAC 1.0 already: they are to convert until stac-bridge has normalised them;
             # and an adapter may take some STAC as it is (Capella's collections): only what it refuses is refused.
             if is_stac(record) and recognise(record) is None and not _classifies(adapter, record):
-                made = " made by stac-bridge" if (record.get(PROVENANCE) or (record.get("properties") or {})
-                                                  .get(PROVENANCE)) else ""
+                made = " made by stac-bridge" if source_of(record) is not None else ""
                 raise ConfigError(f"{name} holds STAC{made} ({record.get('type')} {record.get('id')!r}), not "
                                   f"{args.provider} records: did you mean `stac-bridge export {args.provider} "
                                   f"{name}`?")

@@ -12,10 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["Recognised", "recognise", "first_recognised", "is_stac", "PROVENANCE"]
+__all__ = ["Recognised", "recognise", "first_recognised", "is_stac"]
 
 #: The field stac-bridge writes on everything it translates (in an item's properties, on a collection).
-PROVENANCE: Final = "stac_bridge:provider"
 #: What the mapping kernel writes instead (``"capella/item/2"``): a normalised Capella item names it.
 SOURCE: Final = "stac_bridge:source"
 
@@ -47,7 +46,7 @@ def is_stac(record: Mapping[str, Any]) -> bool:
     return isinstance(record.get("stac_version"), str) and record.get("type") in ("Feature", "Collection", "Catalog")
 
 
-def _provenance(record: Mapping[str, Any], key: str = PROVENANCE) -> Any:
+def _provenance(record: Mapping[str, Any], key: str = SOURCE) -> Any:
     properties = record.get("properties")
     if isinstance(properties, Mapping) and key in properties:
         return properties[key]
@@ -102,7 +101,7 @@ def recognise(record: Any) -> Recognised | None:
 
 
 def _raw_capella(record: Mapping[str, Any]) -> Recognised | None:
-    if _provenance(record) is not None or _provenance(record, SOURCE) is not None or record.get("type") != "Feature":
+    if _provenance(record) is not None or record.get("type") != "Feature":
         return None
     properties = record.get("properties")
     capella = isinstance(properties, Mapping) and any(str(k).startswith("capella:") for k in properties)

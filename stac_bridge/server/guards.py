@@ -491,11 +491,11 @@ def search_problem(body: Mapping[str, Any], *, max_values: int) -> str | None:
     fields = body.get("fields")
     if fields is not None and not (
         isinstance(fields, dict)
-        and all(isinstance(fields.get(k, []), list) and all(isinstance(v, str) and v for v in fields.get(k, []))
+        and all(isinstance(fields.get(k) or [], list) and all(isinstance(v, str) and v for v in fields.get(k) or [])
                 for k in ("include", "exclude"))
     ):
         return "fields must be an object with 'include' and 'exclude' arrays of field names"
-    if fields is not None and any(len(fields.get(k, [])) > MAX_FIELDS for k in ("include", "exclude")):
+    if fields is not None and any(len(fields.get(k) or []) > MAX_FIELDS for k in ("include", "exclude")):
         return f"fields: at most {MAX_FIELDS} names to include and to exclude"
     return None
 

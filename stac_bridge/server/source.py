@@ -23,19 +23,10 @@ from stac_bridge.transforms.kernel import source_of
 
 __all__ = ["create_router", "provider_of"]
 
-#: How objects made before the kernel named their provider.
-_LEGACY_PROVIDER = "stac_bridge:provider"
-
-
 def provider_of(stac: Mapping[str, Any]) -> str | None:
     """The provider a STAC object was translated from, or ``None`` for native STAC."""
     source = source_of(stac)
-    if source is not None:
-        return source[0]
-    properties = stac.get("properties")
-    fields = properties if isinstance(properties, Mapping) else stac
-    legacy = fields.get(_LEGACY_PROVIDER)
-    return legacy if isinstance(legacy, str) else None
+    return source[0] if source is not None else None
 
 
 def _error(status: int, code: str, description: str) -> JSONResponse:

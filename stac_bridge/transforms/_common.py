@@ -1,20 +1,20 @@
 """Helpers that every provider transform shares.
 
-Field access with named errors, datetimes, CRS codes, reprojection to WGS84 (densified, antimeridian-aware),
-bounding boxes, multihash checksums and provenance.
+Datetimes, CRS codes, reprojection to WGS84 (densified, antimeridian-aware), bounding boxes, multihash
+checksums and raster metadata (GDAL data types and geotransforms). Field access, codecs and the ledger are the
+kernel's (:mod:`stac_bridge.transforms.kernel`).
 
 Everything here is pure: no network, no files, no clock.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import antimeridian
 import pyproj
@@ -23,134 +23,12 @@ import shapely
 import shapely.geometry
 from shapely.geometry.base import BaseGeometry
 
-from stac_bridge.errors import TransformError
-
 # Re-exported: these live apart, free of the geo libraries, for modules that need nothing else.
 from stac_bridge.transforms._plain import copy_json as copy_json
 from stac_bridge.transforms._plain import format_datetime as format_datetime
 from stac_bridge.transforms._plain import parse_datetime as parse_datetime
 
-T = TypeVar("T")
-
 WGS84: Final = "EPSG:4326"
-_MISSING: Final = object()
-
-
-class Fields:
-    """Typed access to one record's fields.
-
-    Anything missing or of the wrong type raises a :class:`TransformError` that names the provider, the record
-    and the field.
-
-    Args:
-        provider: The adapter name, e.g. ``"byoc"``.
-        record: The provider record (a JSON object).
-        record_id: The record's id, when known; otherwise ``id_field`` of the record is used.
-        id_field: The field holding the id.
-    """
-
-    def __init__(
-        self,
-        provider: str,
-        record: Any,
-        *,
-        record_id: str | None = None,
-        id_field: str = "id",
-    ) -> None:
-        self.provider = provider
-        if not isinstance(record, Mapping):
-            raise TransformError(provider, record_id, None, f"expected a JSON object, got {type(record).__name__}")
-        self.record: Mapping[str, Any] = record
-        if record_id is None:
-            raw = record.get(id_field)
-            record_id = str(raw) if raw is not None else None
-        self.record_id = record_id
-
-    def error(self, field: str | None, reason: str) -> TransformError:
-        """A :class:`TransformError` about ``field`` of this record."""
-        return TransformError(self.provider, self.record_id, field, reason)
-
-    def _lookup(self, path: str) -> Any:
-        value: Any = self.record
-        for part in path.split("."):
-            if not isinstance(value, Mapping) or part not in value:
-                return _MISSING
-            value = value[part]
-        return value
-
-    def get(self, path: str, kind: type[T] | tuple[type, ...] | None = None, default: Any = None) -> Any:
-        """The value at a dotted ``path``, or ``default`` when absent or null; type-checked when ``kind`` is given."""
-        value = self._lookup(path)
-        if value is _MISSING or value is None:
-            return default
-        if kind is not None:
-            self._check(path, value, kind)
-        return value
-
-    def require(self, path: str, kind: type[T] | tuple[type, ...] | None = None) -> Any:
-        """The value at a dotted ``path``; a :class:`TransformError` when it is absent, null or of the wrong type."""
-        value = self._lookup(path)
-        if value is _MISSING or value is None:
-            raise self.error(path, "is missing")
-        if kind is not None:
-            self._check(path, value, kind)
-        return value
-
-    def _check(self, path: str, value: Any, kind: type | tuple[type, ...]) -> None:
-        problem = json_type_problem(value, kind)
-        if problem is not None:
-            raise self.error(path, problem)
-
-    def datetime(self, path: str, *, required: bool = True) -> dt.datetime | None:
-        """A datetime field parsed as RFC 3339 (a naive value is taken as UTC)."""
-        raw = self.require(path, str) if required else self.get(path, str)
-        if raw is None:
-            return None
-        try:
-            return parse_datetime(raw)
-        except ValueError as exc:
-            raise self.error(path, f"is not an RFC 3339 datetime: {raw!r}") from exc
-
-    def convert(self, path: str, func: Callable[[Any], T], what: str) -> T:
-        """Apply ``func`` to the required field; any ``ValueError``/``TypeError`` becomes a named error."""
-        value = self.require(path)
-        try:
-            return func(value)
-        except TransformError:
-            raise
-        except (ValueError, TypeError, pyproj.exceptions.CRSError) as exc:
-            raise self.error(path, f"is not {what}: {exc}") from exc
-
-
-def json_type_problem(value: Any, kind: type | tuple[type, ...]) -> str | None:
-    """What is wrong with a JSON value's type (``"must be a string, got an integer 3"``), or ``None``.
-
-    JSON has no int/float distinction worth failing on (an integer is a number), but a boolean is not a number.
-    """
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if isinstance(value, bool) and bool not in kinds:
-        ok = False
-    elif float in kinds and isinstance(value, int):
-        ok = True
-    else:
-        ok = isinstance(value, kinds)
-    if ok:
-        return None
-    names = " or ".join(_json_type_name(k) for k in kinds)
-    return f"must be {names}, got {_json_type_name(type(value))} {value!r:.80}"
-
-
-def _json_type_name(kind: type) -> str:
-    return {
-        dict: "an object",
-        Mapping: "an object",
-        list: "an array",
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        bool: "a boolean",
-        type(None): "null",
-    }.get(kind, kind.__name__)
 
 
 # --- coordinate reference systems -------------------------------------------------------------------------
@@ -272,11 +150,6 @@ def native_bbox(geometry: Mapping[str, Any]) -> list[float]:
     return [float(v) for v in shapely.geometry.shape(geometry).bounds]
 
 
-def strip_crs(geometry: Mapping[str, Any]) -> dict[str, Any]:
-    """A GeoJSON geometry without the (pre-RFC 7946) ``crs`` member."""
-    return {k: v for k, v in geometry.items() if k != "crs"}
-
-
 # --- checksums ----------------------------------------------------------------------------------------------
 
 _MD5_MULTIHASH_PREFIX: Final = "d510"
@@ -307,30 +180,6 @@ def multihash_to_md5(multihash: str) -> str:
 def finite(value: float) -> bool:
     """Whether a number is neither NaN nor infinite (JSON cannot carry those)."""
     return not (math.isnan(value) or math.isinf(value))
-
-
-# --- provenance ---------------------------------------------------------------------------------------------
-
-#: Fields that record where a STAC object came from; the way back ignores them.
-PROVENANCE_PROVIDER: Final = "stac_bridge:provider"
-PROVENANCE_SOURCE_ID: Final = "stac_bridge:source_id"
-PROVENANCE_TRANSFORM: Final = "stac_bridge:transform"
-PROVENANCE_FIELDS: Final = (PROVENANCE_PROVIDER, PROVENANCE_SOURCE_ID, PROVENANCE_TRANSFORM)
-
-
-def provenance(provider: str, source_id: str, transform_version: int) -> dict[str, str]:
-    """The fields that say where a STAC object came from.
-
-    Put them in an Item's ``properties`` or at a Collection's top level.
-
-    ``stac_bridge:transform`` is ``<provider>/<version>``: a transform module bumps its version whenever its
-    output changes, so a catalog can be re-translated selectively.
-    """
-    return {
-        PROVENANCE_PROVIDER: provider,
-        PROVENANCE_SOURCE_ID: source_id,
-        PROVENANCE_TRANSFORM: f"{provider}/{transform_version}",
-    }
 
 
 # --- raster metadata: GDAL data type names, GDAL geotransforms, decimal scaling ----------------------------

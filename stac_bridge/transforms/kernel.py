@@ -601,14 +601,18 @@ def _id_of(stac: Mapping[str, Any]) -> str | None:
 
 
 def _flatten(path: str, value: Any) -> Iterator[tuple[str, Any]]:
-    """Leaves of a value as ``(dotted path, scalar or list of scalars)``; empty containers are leaves."""
-    if isinstance(value, Mapping) and value:
+    """Leaves of a value as ``(dotted path, scalar or list of scalars)``.
+
+    Empty arrays and objects are left out: they tell a user nothing, and GIS tools cannot give a column of them a
+    type (QGIS refuses to write them to a GeoPackage); the ledger keeps them for the way back.
+    """
+    if isinstance(value, Mapping):
         for key, inner in value.items():
             yield from _flatten(f"{path}.{key}", inner)
-    elif isinstance(value, list) and value and any(isinstance(v, Mapping | list) for v in value):
+    elif isinstance(value, list) and any(isinstance(v, Mapping | list) for v in value):
         for index, inner in enumerate(value):
             yield from _flatten(f"{path}.{index}", inner)
-    else:
+    elif value != []:
         yield path, copy_json(value)
 
 

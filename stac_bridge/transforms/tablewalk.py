@@ -45,7 +45,7 @@ def _plan(table: Table) -> _Plan:
 
 def _plain_leaf(key: str, value: Any) -> bool:
     """Whether the kernel would write ``value`` under the prefix as it is, with nothing for the ledger."""
-    if "." in key or type(value) is dict:
+    if "." in key or type(value) is dict or (type(value) is list and not value):  # empties: the kernel's ledger
         return False
     return type(value) is not list or not any(type(v) in (dict, list) for v in value)
 

@@ -221,3 +221,10 @@ def test_an_item_with_an_unclosed_ring_is_refused_before_it_is_stored(http: http
     item.update(id="unclosed", geometry=unclosed_ring(5), links=[])
     refused(http, "POST", f"/collections/{COLLECTION}/items", json=item, headers=AUTH)
     assert http.get(f"/collections/{COLLECTION}/items/unclosed").status_code == 404
+
+
+def test_fields_with_null_members_are_the_default_set(http: Any) -> None:
+    # The fields extension allows null for include and exclude (stac-api-validator sends it): no 400, no 500.
+    for fields in ({"include": None, "exclude": None}, {"include": None, "exclude": ["geometry"]}):
+        answer = http.post("/search", json={"fields": fields, "limit": 1})
+        assert answer.status_code == 200, answer.text

@@ -26,8 +26,6 @@ pytestmark = [pytest.mark.db, pytest.mark.server, pytest.mark.timeout(2400)]
 HERE = Path(__file__).resolve().parent
 SYSTEM_PYTHON = "/usr/bin/python3"
 CASES = ("stac", "byoc", "capella", "descartes", "opensearch")
-ISSUE_11 = ("GeoPackage cannot store the object-valued properties Capella's transform writes today "
-            "(capella:normalization ...): Capella is not on the mapping kernel of issue 11 yet")
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +59,6 @@ def read(demo: tuple[RunningServer, Path], collections: dict[str, list[str]],
     return result
 
 
-def _case(case: str) -> Any:
-    if case != "capella":
-        return case
-    return pytest.param(case, marks=pytest.mark.xfail(strict=False, reason=ISSUE_11))
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_layers_hold_what_the_api_serves(read: dict[str, Any], collections: dict[str, list[str]], case: str,
                                          demo: tuple[RunningServer, Path]) -> None:
@@ -80,7 +72,7 @@ def test_layers_hold_what_the_api_serves(read: dict[str, Any], collections: dict
         assert layer["ids"] == sorted(search_ids(api, cid)), cid
 
 
-@pytest.mark.parametrize("case", [_case(c) for c in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_layers_export_to_geopackage(read: dict[str, Any], collections: dict[str, list[str]], case: str) -> None:
     for cid in collections[case]:
         layer = read[cid]

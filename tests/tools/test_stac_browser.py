@@ -38,7 +38,6 @@ BOOKKEEPING = ("Stac Bridge", "Normalization", "Wire", "AdditionalData", "Ledger
 #: Item properties whose value STAC Browser shows as written (the first present is checked).
 SHOWN_AS_IS = ("platform", "constellation", "sar:product_type", "product:type", "proj:code")
 CASES = ("stac", "byoc", "capella", "descartes", "opensearch")
-ISSUE_11 = "Capella is not on the mapping kernel yet (issue 11): bookkeeping sections (Normalization, Stac Bridge)"
 
 
 @pytest.fixture(scope="module")
@@ -140,13 +139,7 @@ def test_landing_page_lists_every_collection(visited: dict[str, Any], demo: tupl
         assert _label(collection) in page["text"], f"{collection['id']} is not listed on the landing page"
 
 
-def _case(case: str, *, waiting: tuple[str, ...] = ("capella",)) -> Any:
-    if case not in waiting:
-        return case
-    return pytest.param(case, marks=pytest.mark.xfail(strict=False, reason=ISSUE_11))
-
-
-@pytest.mark.parametrize("case", [_case(c) for c in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_collection_page(visited: dict[str, Any], case: str) -> None:
     collection, _ = visited["chosen"][case]
     page = _page(visited, f"{case}-collection")
@@ -161,7 +154,7 @@ def test_collection_page(visited: dict[str, Any], case: str) -> None:
     assert not shown, f"bookkeeping shown to users: {sorted(shown)} (screenshot {page['screenshot']})"
 
 
-@pytest.mark.parametrize("case", [_case(c) for c in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_item_page(visited: dict[str, Any], case: str) -> None:
     _, item = visited["chosen"][case]
     page = _page(visited, f"{case}-item")
