@@ -99,7 +99,9 @@ def json_type_problem(value: Any, kind: type | tuple[type, ...]) -> str | None:
 
     An integer is a number, but a boolean is not.
     """
-    kinds = kind if isinstance(kind, tuple) else (kind,)
+    kinds = kind if type(kind) is tuple else (kind,)
+    if type(value) in kinds:  # the common case, decided without isinstance's walk
+        return None
     if isinstance(value, bool) and bool not in kinds:
         ok = False
     elif float in kinds and isinstance(value, int):
@@ -118,6 +120,8 @@ def _parts(path: str) -> list[str]:
 
 def lookup(record: Any, path: str) -> Any:
     """The value at a dotted path (list indexes as numbers), or the module's missing marker."""
+    if "." not in path and type(record) is dict:  # most lookups: one key of a plain dict
+        return record.get(path, _MISSING) if path else record
     value = record
     for part in _parts(path):
         if isinstance(value, Mapping):
