@@ -141,3 +141,21 @@ def start_api(dsn: str, **settings: Any) -> RunningServer:
     from stac_bridge.server.settings import ServerSettings
 
     return RunningServer(create_app(ServerSettings(**settings), database_url=dsn))
+
+
+def wait_until_serving(proc: Any, url: str, *, seconds: float = 60) -> None:
+    """Wait until a ``stac-bridge serve`` subprocess answers its ping; fail with its stderr if it never does."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url + "/_mgmt/ping", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"serve did not come up: {proc.communicate()[1]}")
+        time.sleep(0.2)

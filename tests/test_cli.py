@@ -6,16 +6,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from pystac_client import Client
 
 from stac_bridge.pgstac.loader import PgstacLoader
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_until_serving
 
 pytestmark = pytest.mark.db
 
@@ -68,16 +66,7 @@ def served(fresh_dsn: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/_mgmt/ping", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"serve did not come up: {proc.communicate()[1]}")
-            time.sleep(0.2)
+        wait_until_serving(proc, url)
         yield url
     finally:
         proc.terminate()

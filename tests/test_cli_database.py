@@ -19,7 +19,7 @@ import pytest
 from stac_bridge.cli import main
 from stac_bridge.pgstac.database import ManagedCluster, configured_url, find_home
 from stac_bridge.pgstac.loader import PgstacLoader
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_until_serving
 from tests.harvest.standin import COLLECTION, StandIn, read_ndjson
 
 DEMO_STAC = ROOT / "examples" / "demo" / "stac"
@@ -111,16 +111,7 @@ def test_serve_starts_the_stopped_project_database_and_stops_it_again(tmp_path: 
                                 cwd=project / "sub", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if httpx.get(url + "/_mgmt/ping", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"serve did not come up: {proc.communicate()[1]}")
-                time.sleep(0.3)
+            wait_until_serving(proc, url, seconds=90)
             assert httpx.get(url + "/opensearch/collections", timeout=10).status_code == 200
         finally:
             proc.send_signal(signal.SIGINT)

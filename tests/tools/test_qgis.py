@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import RunningServer
-from tests.tools.demo import apt_install, demo_api, need, provider_collections, search_ids
+from tests.tools.demo import apt_install, need, provider_collections, search_ids
 
 # The first run installs the tool (apt, a venv): more than the suite's 300 s.
 pytestmark = [pytest.mark.db, pytest.mark.server, pytest.mark.timeout(2400)]
@@ -26,13 +25,6 @@ pytestmark = [pytest.mark.db, pytest.mark.server, pytest.mark.timeout(2400)]
 HERE = Path(__file__).resolve().parent
 SYSTEM_PYTHON = "/usr/bin/python3"
 CASES = ("stac", "byoc", "capella", "descartes", "opensearch")
-
-
-@pytest.fixture(scope="module")
-def demo(pgstac_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Path]]:
-    tmp = tmp_path_factory.mktemp("demo")
-    with demo_api(pgstac_server_url, tmp) as running:
-        yield running, tmp
 
 
 @pytest.fixture(scope="module")

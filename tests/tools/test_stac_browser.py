@@ -26,7 +26,7 @@ import pytest
 
 from tests.conftest import RunningServer
 from tests.sdkvenv import run_sdk, sdk_python
-from tests.tools.demo import ARTIFACTS, apt_install, demo_api, need, provider_collections
+from tests.tools.demo import ARTIFACTS, apt_install, need, provider_collections
 
 # The first run installs the tool (apt, a venv, an npm build): more than the suite's 300 s.
 pytestmark = [pytest.mark.db, pytest.mark.server, pytest.mark.timeout(2400)]
@@ -38,13 +38,6 @@ BOOKKEEPING = ("Stac Bridge", "Normalization", "Wire", "AdditionalData", "Ledger
 #: Item properties whose value STAC Browser shows as written (the first present is checked).
 SHOWN_AS_IS = ("platform", "constellation", "sar:product_type", "product:type", "proj:code")
 CASES = ("stac", "byoc", "capella", "descartes", "opensearch")
-
-
-@pytest.fixture(scope="module")
-def demo(pgstac_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Path]]:
-    tmp = tmp_path_factory.mktemp("demo")
-    with demo_api(pgstac_server_url, tmp) as running:
-        yield running, tmp
 
 
 @pytest.fixture(scope="module")
