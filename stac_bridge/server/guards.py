@@ -261,6 +261,20 @@ def _bad(description: str) -> _Refusal:
     return _Refusal(400, "InvalidParameterValue", description)
 
 
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app ``body`` (already read from the client) once, then the client's own."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 class BodyLimitMiddleware:
     """Reads each request body whole, up to ``max_bytes`` (413 beyond, before anything parses it).
 
@@ -295,14 +309,7 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             more = bool(message.get("more_body"))
         body = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        replay = _replaying(body, receive)
 
         scope.setdefault("state", {})["stac_bridge.body"] = body
         await self.app(scope, replay, send)
@@ -363,14 +370,7 @@ class RequestGuardMiddleware:
         scope = {**scope, "headers": _with_json_type(scope["headers"], len(new_body)),
                  "state": {**scope.get("state", {}), "stac_bridge.body": new_body}}
 
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": new_body, "more_body": False}
-            return await receive()
+        replay = _replaying(new_body, receive)
 
         return scope, replay
 

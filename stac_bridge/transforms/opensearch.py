@@ -63,6 +63,7 @@ from stac_bridge.transforms.opensearch_collection import (
     as_pystac,
     collection_dict,
     collection_to_stac,
+    keep_members,
     open_feature,
     stac_to_collection,
     table,
@@ -93,8 +94,6 @@ _CATEGORY: Final = re.compile(r"^([A-Za-z]+)-(\d+)h$")
 _POLARISATION_MODES: Final = {1: "S", 2: "D", 4: "Q"}
 _TIMESTAMPS: Final = TimestampsExtension.get_schema_uri()
 #: The kernel's schemas, but product v1.0.0: v0.1.0 refuses ``product:acquisition_type``.
-PRODUCT_SCHEMA: Final = "https://stac-extensions.github.io/product/v1.0.0/schema.json"
-_SCHEMAS: Final = {**EXTENSION_SCHEMAS, "product": PRODUCT_SCHEMA}
 
 
 GRID: Final = Codec("`29SMC` -> `MGRS-29SMC`", lambda v: f"MGRS-{v}", lambda v: str(v).removeprefix("MGRS-"))
@@ -258,9 +257,7 @@ def product_dict(feature: Mapping[str, Any]) -> dict[str, Any]:
     }
     if collection is not None:
         item["collection"] = collection
-    for key in feature:
-        if key not in ("type", "id", "geometry", "bbox", "properties"):
-            ledger.keep[key] = copy_json(feature[key])
+    keep_members(feature, ledger)
     ledger.attach(item)
     return _declare(item)
 
@@ -270,7 +267,7 @@ def _declare(item: dict[str, Any]) -> dict[str, Any]:
     prefixes = {key.partition(":")[0] for key in item["properties"] if ":" in key}
     for asset in item["assets"].values():
         prefixes.update(key.partition(":")[0] for key in asset if ":" in key)
-    uris = {_SCHEMAS[p] for p in prefixes if p in _SCHEMAS}
+    uris = {EXTENSION_SCHEMAS[p] for p in prefixes if p in EXTENSION_SCHEMAS}
     if "published" in item["properties"]:
         uris.add(_TIMESTAMPS)
     item["stac_extensions"] = sorted(uris)  # present even when empty, as pystac writes it

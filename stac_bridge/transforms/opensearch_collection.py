@@ -206,9 +206,7 @@ def collection_dict(feature: Mapping[str, Any]) -> dict[str, Any]:
         stac["providers"] = providers
     if summaries:
         stac["summaries"] = summaries
-    for key in feature:
-        if key not in ("type", "id", "geometry", "bbox", "properties"):
-            ledger.keep[key] = copy_json(feature[key])
+    keep_members(feature, ledger)
     ledger.attach(stac)
     return _declare(stac)
 
@@ -495,3 +493,12 @@ def _groups(links: list[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
                 out[key[len(PREFIX):]] = copy_json(value)
         groups.setdefault(_GROUPS.get(rel, rel), []).append(out)
     return groups
+
+def keep_members(feature: Mapping[str, Any], ledger: Ledger) -> None:
+    """Keep a 17-047 feature's members other than type, id, geometry, bbox and properties in the ledger.
+
+    A ``@context``, for instance: STAC has no place for them, and no client reads them.
+    """
+    for key in feature:
+        if key not in ("type", "id", "geometry", "bbox", "properties"):
+            ledger.keep[key] = copy_json(feature[key])

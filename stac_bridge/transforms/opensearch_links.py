@@ -163,3 +163,4 @@ def _group_of(roles: list[str], group: Any) -> str:
     if first in ("thumbnail", "overview", "visual"):
         return "previews"
     return "alternates" if first == "metadata" else "related"
+
