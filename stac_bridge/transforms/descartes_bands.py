@@ -210,15 +210,17 @@ def band_to_entry(band: Any, product_id: str | None, at: str, ledger: Ledger) ->
     unwrapped = unwrap(band, BAND)
     form, attrs = unwrapped.form, unwrapped.attrs
     band_at = f"{at}.{form.at}" if at and form.at else (at or form.at)
-    provisional = unwrapped.record_id or str_id(attrs.get("id")) or str_id(attrs.get("name"))
-    name = Reader(PROVIDER, attrs, record_id=provisional, at=band_at).require("name", str)
+    name = attrs.get("name")
+    if type(name) is not str or not name:  # the reader names what is wrong
+        provisional = unwrapped.record_id or str_id(attrs.get("id")) or str_id(name)
+        name = Reader(PROVIDER, attrs, record_id=provisional, at=band_at).require("name", str)
     band_id = f"{product_id}:{name}" if product_id else name
     defaults = _BAND_DEFAULTS[form.version]
     table = BAND_V1 if form.version == V1 else BAND_V2
     usable, moved = prepare(attrs, _GUARDED, _fits, defaults)
-    reader = Reader(PROVIDER, attrs, record_id=band_id, at=band_at)
-    usable, plain = split_plain(usable, _MAPPED[form.version], _OWN[form.version], reader, ledger)
-    entry = table.encode(Reader(PROVIDER, usable, record_id=band_id, at=band_at), ledger)
+    reader = Reader(PROVIDER, usable, record_id=band_id, at=band_at)  # its paths are the attributes'
+    reader.record, plain = split_plain(usable, _MAPPED[form.version], _OWN[form.version], reader, ledger)
+    entry = table.encode(reader, ledger)
     entry.update(plain)
     entry.update(moved)
     entry.update(_scale_offset(attrs))
@@ -286,9 +288,12 @@ def split_plain(attrs: Mapping[str, Any], mapped: frozenset[str], own: frozenset
     for key, value in attrs.items():
         if key in own:
             continue
+        kind = type(value)
         if key in mapped or "." in key:
             table[key] = value
-        elif type(value) is list:
+        elif kind is str or kind is int or kind is float or kind is bool or value is None:
+            plain[PREFIX + key] = value
+        elif kind is list:
             if _plain(value):
                 plain[PREFIX + key] = list(value)
             else:

@@ -131,18 +131,18 @@ def unwrap(record: Any, kind: str) -> Unwrapped:
     Raises:
         TransformError: the record is not a JSON object, or is a page of records.
     """
-    if not isinstance(record, Mapping):
+    if not _is_object(record):
         raise TransformError(PROVIDER, None, None, f"expected a JSON object, got {type(record).__name__}")
     data = record.get("data")
-    if isinstance(data, list):
+    if type(data) is list:
         raise TransformError(PROVIDER, None, "data", "is a page of records; pass the records one by one")
-    if isinstance(data, Mapping) and isinstance(data.get("attributes"), Mapping):
+    if _is_object(data) and _is_object(data.get("attributes")):
         attrs = data["attributes"]
         v2 = "jsonapi" in record or "relationships" in data or "meta" not in data
         return Unwrapped(Form(kind, _version(kind, attrs, v2), DOCUMENT), attrs, str_id(data.get("id")))
-    if record.get("type") == "Feature" and isinstance(record.get("properties"), Mapping):
+    if record.get("type") == "Feature" and _is_object(record.get("properties")):
         return Unwrapped(Form(kind, V1, FEATURE), record["properties"], str_id(record.get("id")))
-    if isinstance(record.get("attributes"), Mapping):
+    if _is_object(record.get("attributes")):
         attrs = record["attributes"]
         version = _version(kind, attrs, "relationships" in record or "meta" not in record)
         return Unwrapped(Form(kind, version, RESOURCE), attrs, str_id(record.get("id")))
@@ -150,6 +150,11 @@ def unwrap(record: Any, kind: str) -> Unwrapped:
     if kind == PRODUCT and version == V1 and "product" in record:
         return Unwrapped(Form(kind, V1, SEARCH), record, str_id(record.get("product")))
     return Unwrapped(Form(kind, version, ATTRIBUTES), record, str_id(record.get("id")))
+
+
+def _is_object(value: Any) -> bool:
+    """Whether a value is a JSON object (a plain dict decided without isinstance's ABC walk)."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def envelope(form: Form, record_id: str | None, product_id: str | None, attrs: dict[str, Any],

@@ -66,6 +66,8 @@ SOURCE: Final = "stac_bridge:source"
 
 _MISSING: Final = object()
 _SCALARS: Final = (str, int, float, bool, type(None))
+#: The most scalar values a table field remembers its codec's results for.
+_MEMO_SIZE: Final = 4096
 
 
 # --- JSON helpers -------------------------------------------------------------------------------------------
@@ -206,11 +208,12 @@ class Reader:
     ) -> None:
         self.provider = provider
         self.at = at
-        if record_id is None and isinstance(record, Mapping):
+        is_object = type(record) is dict or isinstance(record, Mapping)
+        if record_id is None and is_object:
             raw = record.get(id_field)
             record_id = str(raw) if raw is not None else None
         self.record_id = record_id
-        if not isinstance(record, Mapping):
+        if not is_object:
             got = type(record).__name__
             raise TransformError(provider, record_id, at or None, f"expected a JSON object, got {got}")
         self.record: Mapping[str, Any] = record
@@ -438,6 +441,25 @@ def source_of(stac: Mapping[str, Any]) -> tuple[str, str, int] | None:
     return (provider, kind, int(version)) if version.isdigit() else None
 
 
+def _memo_key(value: Any) -> Any:
+    """A key that tells a scalar, or a flat object of scalars, from every other JSON value; else ``None``.
+
+    The types are part of the key: 30 and 30.0 are equal in Python but not to the way back.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is float:
+        return kind, value
+    if kind is dict and len(value) <= 4:
+        key = []
+        for name, inner in value.items():
+            inner_kind = type(inner)
+            if inner_kind is not str and inner_kind is not int and inner_kind is not float:
+                return None
+            key.append((name, inner_kind, inner))
+        return dict, tuple(key)
+    return None
+
+
 # --- tables -------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -480,10 +502,13 @@ class Table:
     _targets: frozenset[str] = field(init=False, repr=False, compare=False)
     _sources: frozenset[str] = field(init=False, repr=False, compare=False)
     _parents: frozenset[str] = field(init=False, repr=False, compare=False)
-    _plan: tuple[tuple[Field, tuple[str, ...]], ...] = field(init=False, repr=False, compare=False)
+    _plan: tuple[tuple[Field, tuple[str, ...], dict[Any, tuple[Any, bool]]], ...] = field(
+        init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_plan", tuple((f, tuple(_parts(f.source))) for f in self.fields))
+        # Each field's codec results for scalar values (the same band types, units and enums recur in every
+        # record): _memo_key(value) -> (STAC value, whether the way back gives the value again).
+        object.__setattr__(self, "_plan", tuple((f, tuple(_parts(f.source)), {}) for f in self.fields))
         object.__setattr__(self, "_targets", frozenset(f.target for f in self.fields))
         paths = {f.source for f in self.fields} | {path for path, _, _ in self.own}
         object.__setattr__(self, "_sources", frozenset(paths))
@@ -503,7 +528,7 @@ class Table:
         """
         out: dict[str, Any] = {} if into is None else into
         record = reader.record
-        for entry, parts in self._plan:
+        for entry, parts, memo in self._plan:
             value: Any = record
             for part in parts:
                 if type(value) is dict or isinstance(value, Mapping):
@@ -525,14 +550,24 @@ class Table:
             if codec is IDENTITY:  # an exact copy both ways: nothing to compare
                 out[entry.target] = value if type(value) in _SCALARS else copy_json(value)
                 continue
-            try:
-                stac_value = codec.to_stac(value)
-            except TransformError:
-                raise
-            except (ValueError, TypeError, ArithmeticError) as exc:
-                raise reader.error(entry.source, f"cannot be read ({codec.name or 'copy'}): {exc}") from exc
+            key = _memo_key(value)
+            known = memo.get(key) if key is not None else None
+            if known is not None:
+                stac_value, exact = known
+            else:
+                try:
+                    stac_value = codec.to_stac(value)
+                except TransformError:
+                    raise
+                except (ValueError, TypeError, ArithmeticError) as exc:
+                    raise reader.error(entry.source, f"cannot be read ({codec.name or 'copy'}): {exc}") from exc
+                exact = same_json(codec.from_stac(stac_value), value)
+                if key is not None and type(stac_value) in _SCALARS:
+                    if len(memo) >= _MEMO_SIZE:
+                        memo.clear()
+                    memo[key] = (stac_value, exact)
             out[entry.target] = stac_value
-            if not same_json(codec.from_stac(stac_value), value):
+            if not exact:
                 ledger.keep[reader.path(entry.source)] = copy_json(value)
         self._vendor(reader, record, "", ledger, out)
         return out
