@@ -16,6 +16,13 @@ def copy_json(value: Any) -> Any:
     Several times faster than :func:`copy.deepcopy`, which the transforms would otherwise spend a third of
     their time in.
     """
+    kind = type(value)
+    if kind is dict:
+        return {k: copy_json(v) for k, v in value.items()}
+    if kind is list:
+        return [copy_json(v) for v in value]
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
     if isinstance(value, dict):
         return {k: copy_json(v) for k, v in value.items()}
     if isinstance(value, list):

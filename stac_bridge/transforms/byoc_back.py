@@ -164,7 +164,7 @@ def same_json_fast(a: Any, b: Any) -> bool:
 
 def _plain_keys(obj: Mapping[str, Any]) -> bool:
     """Whether every key can be part of a dotted ledger path (no dot, not a list index)."""
-    return all(isinstance(key, str) and "." not in key and not key.isdigit() for key in obj)
+    return all(type(key) is str and "." not in key and not key.isdigit() for key in obj)
 
 
 # --- STAC input ---------------------------------------------------------------------------------------------

@@ -101,8 +101,10 @@ def json_type_problem(value: Any, kind: type | tuple[type, ...]) -> str | None:
 
     An integer is a number, but a boolean is not.
     """
-    kinds = kind if isinstance(kind, tuple) else (kind,)
+    kinds = kind if type(kind) is tuple else (kind,)
     if type(value) in kinds:  # the common case, decided without isinstance's walk
+        return None
+    if type(value) is dict and Mapping in kinds:
         return None
     if isinstance(value, bool) and bool not in kinds:
         ok = False
@@ -126,7 +128,7 @@ def lookup(record: Any, path: str) -> Any:
         return record.get(path, _MISSING) if path else record
     value = record
     for part in _parts(path):
-        if isinstance(value, Mapping):
+        if type(value) is dict or isinstance(value, Mapping):
             if part not in value:
                 return _MISSING
             value = value[part]
