@@ -101,7 +101,7 @@ def json_type_problem(value: Any, kind: type | tuple[type, ...]) -> str | None:
 
     An integer is a number, but a boolean is not.
     """
-    kinds = kind if type(kind) is tuple else (kind,)
+    kinds = kind if isinstance(kind, tuple) else (kind,)
     if type(value) in kinds:  # the common case, decided without isinstance's walk
         return None
     if type(value) is dict and Mapping in kinds:
