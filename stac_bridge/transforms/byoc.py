@@ -42,13 +42,13 @@ from stac_bridge.transforms.byoc_back import (
     via,
 )
 from stac_bridge.transforms.kernel import (
-    EXTENSION_SCHEMAS,
     SOURCE,
     Codec,
     Field,
     Ledger,
     Reader,
     Table,
+    schemas_of,
     source_tag,
 )
 
@@ -323,17 +323,13 @@ def _tile_dict(record: Any, collection: Any) -> dict[str, Any]:
         assets=assets,
         collection=COLLECTION_ID_PREFIX + collection_id,
     )
-    # What declare_extensions would find, without walking the Item: the fields above are all there is.
-    stac["stac_extensions"] = [EXTENSION_SCHEMAS[prefix] for prefix, key in _EXTENSION_KEYS if key in properties]
+    # The tile's extension fields are all in its properties (the assets' proj:geometry comes with proj:code).
+    stac["stac_extensions"] = schemas_of(properties)
     settle(record, _tile_record(stac, copy=False), ledger)
     for asset in assets.values():
         asset.update({key: geo.copy_geometry(value) for key, value in native.items()})
     ledger.attach(stac)
     return stac
-
-
-#: The extensions of a tile's Item and the property that tells each is used (``proj:geometry`` needs a code).
-_EXTENSION_KEYS: Final = (("processing", "processing:datetime"), ("proj", CODE_PROP))
 
 
 def _dates(reader: Reader, parent: Reader, properties: dict[str, Any]) -> None:

@@ -21,7 +21,6 @@ from typing import Any, Final
 
 import pystac
 from pystac.extensions.sar import INSTRUMENT_MODE_PROP, POLARIZATIONS_PROP
-from pystac.extensions.timestamps import TimestampsExtension
 
 from stac_bridge.errors import TransformError
 from stac_bridge.transforms import _common
@@ -36,6 +35,7 @@ from stac_bridge.transforms.kernel import (
     Table,
     one_of_list,
     same_json,
+    schemas_of,
     source_of,
     source_tag,
 )
@@ -318,7 +318,6 @@ def unflattenable(reader: Reader, ledger: Ledger) -> Reader:
 #: pystac's SAR schema (v1.0.0) requires four fields a tasking request or a partial item lacks; v1.3.0 (the
 #: current one) requires none and defines the same fields.
 SAR_SCHEMA: Final = "https://stac-extensions.github.io/sar/v1.3.0/schema.json"
-_TIMESTAMPS: Final = frozenset({"published", "expires", "unpublished"})
 
 
 def declare(stac: dict[str, Any]) -> dict[str, Any]:
@@ -331,9 +330,7 @@ def declare(stac: dict[str, Any]) -> dict[str, Any]:
     keys = set(stac["properties"])
     for asset in stac["assets"].values():
         keys.update(asset)
-    uris = {EXTENSION_SCHEMAS[p] for p in {k.partition(":")[0] for k in keys if ":" in k} if p in EXTENSION_SCHEMAS}
-    if keys & _TIMESTAMPS:
-        uris.add(TimestampsExtension.get_schema_uri())
+    uris = schemas_of(keys)
     if uris:
         stac["stac_extensions"] = sorted(SAR_SCHEMA if u == EXTENSION_SCHEMAS["sar"] else u for u in uris)
     return stac

@@ -18,7 +18,6 @@ Everything here is pure: no network, no files, no clock.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Any, Final
 
 import pystac
@@ -78,7 +77,7 @@ from stac_bridge.transforms.descartes_products import (
     collection_dict,
     stac_to_product,
 )
-from stac_bridge.transforms.kernel import SOURCE, Ledger, Reader, declare_extensions, source_tag
+from stac_bridge.transforms.kernel import SOURCE, Ledger, Reader, schemas_of, source_tag
 
 __all__ = [
     "ADAPTER",
@@ -239,17 +238,9 @@ def _data_assets(reader: Reader, version: str, ledger: Ledger) -> dict[str, Any]
 
 def _declare(item: dict[str, Any], band_keys: frozenset[str]) -> None:
     """:func:`declare_extensions` of an Item from its field names (the same names give the same schemas)."""
-    asset_keys = band_keys.union(*item["assets"].values())
-    uris = _schemas(frozenset(item["properties"]), asset_keys)
+    uris = schemas_of(band_keys.union(item["properties"], *item["assets"].values()))
     if uris:
-        item["stac_extensions"] = list(uris)
-
-
-@lru_cache(maxsize=256)
-def _schemas(property_keys: frozenset[str], asset_keys: frozenset[str]) -> tuple[str, ...]:
-    stub: dict[str, Any] = {"properties": dict.fromkeys(property_keys),
-                            "assets": {"all": dict.fromkeys(asset_keys - {"bands"})}}
-    return tuple(declare_extensions(stub).get("stac_extensions", ()))
+        item["stac_extensions"] = uris
 
 
 def image_to_stac(image: Mapping[str, Any], product: Mapping[str, Any] | None = None,

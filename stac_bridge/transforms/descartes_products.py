@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Any, Final
 
 import pystac
@@ -47,9 +46,9 @@ from stac_bridge.transforms.kernel import (
     Ledger,
     Reader,
     Table,
-    declare_extensions,
     one_of_list,
     same_json,
+    schemas_of,
     source_tag,
 )
 
@@ -211,20 +210,11 @@ def collection_dict(product: Mapping[str, Any], bands: Sequence[Mapping[str, Any
     if item_assets:
         collection["item_assets"] = item_assets
     band_keys = frozenset(k for entry in entries for k in entry)
-    uris = _collection_schemas(frozenset(collection), frozenset(summaries), band_keys)
+    uris = schemas_of(band_keys.union(collection, summaries))
     if uris:
-        collection["stac_extensions"] = list(uris)
+        collection["stac_extensions"] = uris
     ledger.attach(collection)
     return collection
-
-
-@lru_cache(maxsize=256)
-def _collection_schemas(keys: frozenset[str], summary_keys: frozenset[str],
-                        band_keys: frozenset[str]) -> tuple[str, ...]:
-    """:func:`declare_extensions` of a Collection from its field names (the same names give the same schemas)."""
-    stub: dict[str, Any] = dict.fromkeys(keys - {"summaries", "item_assets", "extent", "links", "providers"})
-    stub["summaries"] = {**dict.fromkeys(summary_keys - {"bands"}), "bands": [dict.fromkeys(band_keys)]}
-    return tuple(declare_extensions(stub).get("stac_extensions", ()))
 
 
 def _bands_in(bands: Any, product_id: str, ledger: Ledger) -> tuple[Form | None, list[dict[str, Any]]]:

@@ -27,6 +27,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Final
 
 from pystac.extensions.eo import EOExtension
@@ -55,6 +56,7 @@ __all__ = [
     "Table",
     "declare_extensions",
     "same_json",
+    "schemas_of",
     "source_of",
     "source_tag",
 ]
@@ -713,18 +715,36 @@ def _keys(obj: Any) -> Iterator[str]:
             yield from _keys(value)
 
 
+def schemas_of(keys: Iterable[str]) -> list[str]:
+    """The schema URIs (sorted) of the extensions whose fields are among ``keys``.
+
+    The fast form of :func:`declare_extensions` for a transform that knows where its fields sit (an Item's
+    properties and assets, a Collection's summaries and bands): it collects their names, and the same names
+    give the same schemas from a cache.
+    """
+    return list(_schemas_of(keys if isinstance(keys, frozenset) else frozenset(keys)))
+
+
+@lru_cache(maxsize=1024)
+def _schemas_of(keys: frozenset[str]) -> tuple[str, ...]:
+    uris = set()
+    for key in keys:
+        prefix, colon, _ = key.partition(":")
+        if colon and prefix in EXTENSION_SCHEMAS:
+            uris.add(EXTENSION_SCHEMAS[prefix])
+        elif key in _UNPREFIXED:
+            uris.add(_UNPREFIXED[key])
+    return tuple(sorted(uris))
+
+
 def declare_extensions(stac: dict[str, Any], extra: Iterable[str] = ()) -> dict[str, Any]:
     """Set ``stac_extensions`` to the schemas of the extension fields the object uses (plus ``extra``).
 
     Keeps schema URIs already declared that no known prefix accounts for (a provider's own extension).
     """
     uris = set(extra)
-    for key in _keys({k: v for k, v in stac.items() if k not in ("geometry", "links", LEDGER)}):
-        prefix, colon, _ = key.partition(":")
-        if colon and prefix in EXTENSION_SCHEMAS:
-            uris.add(EXTENSION_SCHEMAS[prefix])
-        elif key in _UNPREFIXED:
-            uris.add(_UNPREFIXED[key])
+    fields = {k: v for k, v in stac.items() if k not in ("geometry", "links", LEDGER)}
+    uris.update(_schemas_of(frozenset(_keys(fields))))
     known = set(EXTENSION_SCHEMAS.values()) | set(_UNPREFIXED.values())
     uris.update(u for u in stac.get("stac_extensions", ()) if u not in known)
     if uris:

@@ -30,14 +30,12 @@ from pystac.extensions.sar import (
     Polarization,
 )
 from pystac.extensions.sat import ABSOLUTE_ORBIT_PROP, ORBIT_STATE_PROP, RELATIVE_ORBIT_PROP, OrbitState
-from pystac.extensions.timestamps import TimestampsExtension
 from pystac.extensions.view import INCIDENCE_ANGLE_PROP, SUN_AZIMUTH_PROP, SUN_ELEVATION_PROP
 
 from stac_bridge.errors import TransformError
 from stac_bridge.registry import ProviderRecord
 from stac_bridge.transforms._plain import copy_json
 from stac_bridge.transforms.kernel import (
-    EXTENSION_SCHEMAS,
     IDENTITY,
     SOURCE,
     Codec,
@@ -47,6 +45,7 @@ from stac_bridge.transforms.kernel import (
     json_type_problem,
     lower_case,
     one_of_list,
+    schemas_of,
     source_of,
     source_tag,
     split,
@@ -92,7 +91,6 @@ _MGRS: Final = re.compile(r"^(0?[1-9]|[1-5]\d|60)[C-HJ-NP-X][A-HJ-NP-Z][A-HJ-NP-
 _DURATION: Final = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
 _CATEGORY: Final = re.compile(r"^([A-Za-z]+)-(\d+)h$")
 _POLARISATION_MODES: Final = {1: "S", 2: "D", 4: "Q"}
-_TIMESTAMPS: Final = TimestampsExtension.get_schema_uri()
 #: The kernel's schemas, but product v1.0.0: v0.1.0 refuses ``product:acquisition_type``.
 
 
@@ -264,13 +262,10 @@ def product_dict(feature: Mapping[str, Any]) -> dict[str, Any]:
 
 def _declare(item: dict[str, Any]) -> dict[str, Any]:
     """``declare_extensions`` for the Items made here, whose fields sit in properties and assets only."""
-    prefixes = {key.partition(":")[0] for key in item["properties"] if ":" in key}
+    keys = set(item["properties"])
     for asset in item["assets"].values():
-        prefixes.update(key.partition(":")[0] for key in asset if ":" in key)
-    uris = {EXTENSION_SCHEMAS[p] for p in prefixes if p in EXTENSION_SCHEMAS}
-    if "published" in item["properties"]:
-        uris.add(_TIMESTAMPS)
-    item["stac_extensions"] = sorted(uris)  # present even when empty, as pystac writes it
+        keys.update(asset)
+    item["stac_extensions"] = schemas_of(keys)  # present even when empty, as pystac writes it
     return item
 
 

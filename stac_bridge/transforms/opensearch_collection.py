@@ -21,7 +21,6 @@ from stac_bridge.transforms._common import bbox_of
 from stac_bridge.transforms._plain import copy_json, format_datetime, parse_datetime
 from stac_bridge.transforms.kernel import (
     DATETIME,
-    EXTENSION_SCHEMAS,
     SOURCE,
     Codec,
     Field,
@@ -29,6 +28,7 @@ from stac_bridge.transforms.kernel import (
     Reader,
     Table,
     same_json,
+    schemas_of,
     source_tag,
 )
 from stac_bridge.transforms.tablewalk import fast_decode, fast_encode
@@ -214,9 +214,7 @@ def collection_dict(feature: Mapping[str, Any]) -> dict[str, Any]:
 def _declare(stac: dict[str, Any]) -> dict[str, Any]:
     """``declare_extensions`` for the Collections made here: fields at the top, in summaries and their bands."""
     summaries = stac.get("summaries") or {}
-    keys = [*stac, *summaries, *(k for band in summaries.get("bands") or () for k in band)]
-    prefixes = {key.partition(":")[0] for key in keys if ":" in key}
-    uris = sorted({EXTENSION_SCHEMAS[p] for p in prefixes if p in EXTENSION_SCHEMAS})
+    uris = schemas_of([*stac, *summaries, *(k for band in summaries.get("bands") or () for k in band)])
     if uris:  # pystac writes a Collection's empty list not at all
         stac["stac_extensions"] = uris
     return stac
