@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "stac-schemas"
 TARGET = ROOT / "stac_bridge" / "schemas"
 EXTENSIONS = ("eo", "projection", "raster", "sar", "sat", "view", "file", "processing", "product", "grid",
-              "timestamps", "item-assets", "scientific", "version", "mgrs", "storage")
+              "timestamps", "item-assets", "scientific", "version", "mgrs", "storage", "order")
 URL = re.compile(r"https://[A-Za-z0-9./_-]+\.json")
 
 

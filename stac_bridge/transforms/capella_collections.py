@@ -92,7 +92,7 @@ def tasking_collection(
         TASKING_COLLECTION_ID,
         "Capella Space tasking requests",
         "Requests to task a Capella Space SAR satellite: the area of interest as geometry, the collection window "
-        "as start_datetime/end_datetime, the latest status as capella:status and the collect constraints under "
+        "as start_datetime/end_datetime, the latest status as order:status and the collect constraints under "
         "capella:collectConstraints.",
         [*_KEYWORDS, "tasking"], "other", None, _extent(items, bbox, None),
     )

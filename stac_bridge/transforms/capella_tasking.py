@@ -3,7 +3,7 @@
 A tasking request (a ``POST /task`` body, or the API's answer, which adds ``taskingrequestId``, ``userId``,
 ``statusHistory``...) is not STAC. Its AOI becomes the geometry, ``windowOpen``/``windowClose`` the
 ``start_datetime``/``end_datetime``, name and description the ``title``/``description``, ``submissionTime``
-``created``, ``collectionType`` ``sar:instrument_mode``; the latest status is ``capella:status`` and its time
+``created``, ``collectionType`` ``sar:instrument_mode``; the latest status is ``order:status`` and its time
 ``updated``. Everything else stays visible under ``capella:`` with Capella's own names, nested objects flattened
 (``capella:collectConstraints.offNadirMax``). The status history, which the two derived fields sum up, is kept
 in the ledger only, and ``windowDuration``, the window's length, is rebuilt from the window.
@@ -20,7 +20,13 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import pystac
-from pystac.extensions.sar import INSTRUMENT_MODE_PROP, POLARIZATIONS_PROP
+from pystac.extensions.sar import (
+    FREQUENCY_BAND_PROP,
+    INSTRUMENT_MODE_PROP,
+    OBSERVATION_DIRECTION_PROP,
+    POLARIZATIONS_PROP,
+)
+from pystac.extensions.sat import ORBIT_STATE_PROP
 
 from stac_bridge.errors import TransformError
 from stac_bridge.transforms import _common
@@ -55,7 +61,10 @@ API_URL: Final = "https://api.capellaspace.com"
 KIND_TASKING: Final = "tasking_request"
 TASKING_SOURCE: Final = source_tag(PROVIDER, KIND_TASKING, TRANSFORM_VERSION)
 VIA_TITLE: Final = "Capella tasking request"
-STATUS: Final = PREFIX + "status"
+#: The latest status code, in the order extension (a tasking request is an order for a collect).
+STATUS: Final = "order:status"
+#: What every tasking request is for: a collect by Capella's X-band SAR constellation.
+CONSTANTS: Final = {"constellation": "capella", FREQUENCY_BAND_PROP: "X"}
 
 def _utc(value: Any) -> str:
     if not isinstance(value, str):
@@ -69,6 +78,14 @@ def _utc(value: Any) -> str:
 #: (the original in the ledger).
 UTC_DATETIME: Final = Codec("RFC 3339, UTC with Z", _utc, lambda v: v)
 
+def _sided(value: Any) -> bool:
+    return value in ("left", "right")
+
+
+def _passing(value: Any) -> bool:
+    return value in ("ascending", "descending")
+
+
 TASKING_TABLE: Final = Table(
     PROVIDER,
     "tasking request",
@@ -81,13 +98,17 @@ TASKING_TABLE: Final = Table(
               note="an empty one stays `capella:taskingrequestDescription` (STAC refuses it)"),
         Field("collectionType", INSTRUMENT_MODE_PROP, kind=str),
         Field("collectConstraints.polarization", POLARIZATIONS_PROP, one_of_list(), str),
+        Field("collectConstraints.lookDirection", OBSERVATION_DIRECTION_PROP, kind=str, accepts=_sided,
+              note="`left`/`right`; `either` stays `capella:collectConstraints.lookDirection`"),
+        Field("collectConstraints.ascDsc", ORBIT_STATE_PROP, kind=str, accepts=_passing,
+              note="`ascending`/`descending`; `either` stays `capella:collectConstraints.ascDsc`"),
     ),
     prefix=PREFIX,
     own=(
         ("geometry", "geometry, computed bbox", "the AOI"),
         ("taskingrequestId", "Item id, via link .../task/{id}",
          "a body without one: `capella-tasking-<16 hex of the SHA-256 of its JSON>`"),
-        ("statusHistory", "capella:status, updated",
+        ("statusHistory", "order:status, updated",
          "code and time of the latest entry; the history itself in the ledger"),
         ("windowDuration", "-", "the window's length in seconds, rebuilt from the window"),
         ("type", "sar:instrument_mode", "an answer's name for `collectionType`"),
@@ -156,6 +177,8 @@ def tasking_request_dict(request: Mapping[str, Any]) -> dict[str, Any]:
     elif submitted:
         ledger.absent.append("properties.windowDuration")
     _mode(fields, submitted, props, ledger)
+    _echoes(reader.record_id, props, ledger)
+    props.update(CONSTANTS)
     props["datetime"] = None
     props[SOURCE] = TASKING_SOURCE
     bbox = reader.get("bbox")
@@ -198,7 +221,7 @@ def stac_to_tasking_request(item: pystac.Item | Mapping[str, Any]) -> dict[str, 
 
     Caveats:
         An Item made elsewhere is written with Capella's names (``start_datetime`` as ``windowOpen``...);
-        ``capella:status`` and ``updated`` are dropped (Capella derives them from ``statusHistory``).
+        ``order:status`` and ``updated`` are dropped (Capella derives them from ``statusHistory``).
 
     """
     stac = stac_dict(item)
@@ -245,8 +268,27 @@ def _mode(fields: Mapping[str, Any], submitted: bool, props: dict[str, Any], led
             props[PREFIX + "type"] = copy_json(mode)
 
 
+def _echoes(request_id: str | None, props: dict[str, Any], ledger: Ledger) -> None:
+    """Move to the ledger the order's echoes of what the page already shows.
+
+    Its line items' ``taskId`` (the request's own id) and its ``archiveHoldback`` (the request's): the way back
+    needs them, a reader does not.
+    """
+    holdback = PREFIX + "archiveHoldback"
+    echoes = [key for key, value in props.items() if key.startswith(_ORDER_LINES) and key.endswith(".taskId")
+              and value == request_id]
+    if holdback in props and props.get(_ORDER_HOLDBACK) == props[holdback]:
+        echoes.append(_ORDER_HOLDBACK)
+    for key in echoes:
+        ledger.keep["properties." + key.removeprefix(PREFIX)] = props.pop(key)
+
+
+_ORDER_LINES: Final = PREFIX + "order.lineItems."
+_ORDER_HOLDBACK: Final = PREFIX + "order.archiveHoldback"
+
+
 def _status(history: list[Any], props: dict[str, Any]) -> None:
-    """``capella:status`` and ``updated``: the code and time of the latest status (Capella lists it first)."""
+    """``order:status`` and ``updated``: the code and time of the latest status (Capella lists it first)."""
     entries = [e for e in history if isinstance(e, Mapping) and isinstance(e.get("code"), str)]
     if not entries or STATUS in props:
         return

@@ -476,6 +476,8 @@ class Field:
         codec: The translation both ways.
         kind: The JSON type(s) the provider sends; anything else is a named error.
         note: A remark for the docs table.
+        accepts: Which values the STAC field can hold (``left``/``right`` of a look direction that may also be
+            ``either``); another value stays visible under the table's prefix. ``None``: every value.
     """
 
     source: str
@@ -483,6 +485,7 @@ class Field:
     codec: Codec = IDENTITY
     kind: type | tuple[type, ...] | None = None
     note: str = ""
+    accepts: Callable[[Any], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -550,6 +553,10 @@ class Table:
                 continue
             if entry.kind is not None and json_type_problem(value, entry.kind) is not None:
                 reader.check(entry.source, value, entry.kind)
+            if entry.accepts is not None and not entry.accepts(value):
+                for flat_key, leaf in _flatten(entry.source, value):
+                    out[self.prefix + flat_key] = leaf
+                continue
             codec = entry.codec
             if codec is IDENTITY:  # an exact copy both ways: nothing to compare
                 out[entry.target] = value if type(value) in _SCALARS else copy_json(value)
@@ -584,6 +591,9 @@ class Table:
             path = f"{at}.{key}" if at else key
             if path in sources:
                 continue
+            if value is None:  # no value to show: only the way back needs to know the record said null
+                ledger.keep[reader.path(path)] = None
+                continue
             if type(value) in _SCALARS and "." not in key:
                 out[prefix + path] = value
                 continue
@@ -591,7 +601,10 @@ class Table:
                 self._vendor(reader, value, path, ledger, out)
                 continue
             for flat_key, leaf in _flatten(path, value):
-                out[prefix + flat_key] = leaf
+                if leaf is None:
+                    ledger.keep[reader.path(flat_key)] = None
+                else:
+                    out[prefix + flat_key] = leaf
             if "." in key or not _unflattens(path, value):
                 ledger.keep[reader.path(path)] = copy_json(value)
 
@@ -686,7 +699,8 @@ EXTENSION_SCHEMAS: Final[dict[str, str]] = {
     "sat": SatExtension.get_schema_uri(),
     "storage": StorageExtension.get_schema_uri(),
     "view": ViewExtension.get_schema_uri(),
-    # pystac has no class for these two (product v0.1.0 refuses product:acquisition_type).
+    # pystac has no class for these (product v0.1.0 refuses product:acquisition_type).
+    "order": "https://stac-extensions.github.io/order/v1.1.0/schema.json",
     "processing": "https://stac-extensions.github.io/processing/v1.2.0/schema.json",
     "product": "https://stac-extensions.github.io/product/v1.0.0/schema.json",
 }

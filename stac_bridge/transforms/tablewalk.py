@@ -35,6 +35,8 @@ def _plan(table: Table) -> _Plan:
             head, _, leaf = entry.source.partition(".")
             if "." in leaf:
                 raise ValueError(f"{table.kind}: fast_encode walks two levels at most, not {entry.source}")
+            if entry.accepts is not None:
+                raise ValueError(f"{table.kind}: fast_encode does not guard values ({entry.source})")
             fields.append((entry, head, leaf or None))
         sources = frozenset(e.source for e in table.fields) | {path for path, _, _ in table.own}
         parents = frozenset(s.split(".", 1)[0] for s in sources if "." in s)
@@ -45,8 +47,8 @@ def _plan(table: Table) -> _Plan:
 
 def _plain_leaf(key: str, value: Any) -> bool:
     """Whether the kernel would write ``value`` under the prefix as it is, with nothing for the ledger."""
-    if "." in key or type(value) is dict or (type(value) is list and not value):  # empties: the kernel's ledger
-        return False
+    if "." in key or value is None or type(value) is dict or (type(value) is list and not value):
+        return False  # nulls and empties: the kernel's ledger
     return type(value) is not list or not any(type(v) in (dict, list) for v in value)
 
 

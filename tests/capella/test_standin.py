@@ -127,4 +127,4 @@ def test_real_console_client_against_the_standin(standin: CapellaStandIn, assert
 
 
 def as_status(task: dict[str, Any]) -> str:
-    return str(capella.tasking_request_to_stac(task).properties["capella:status"])
+    return str(capella.tasking_request_to_stac(task).properties["order:status"])

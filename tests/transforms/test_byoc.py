@@ -179,10 +179,10 @@ def test_the_ledger_is_small_and_holds_only_what_stac_cannot(assert_valid: Valid
     out = assert_valid(byoc.collection_to_stac(COLLECTION))
     assert out[LEDGER] == {"absent": ["additionalData.bands.lulc_reference.sampleFormat"]}
     sdk = assert_valid(byoc.collection_to_stac(load("sdk_collection.json")))
-    assert sdk[LEDGER] == {"keep": {"additionalData.bands.lulc_reference.noData": None}}  # nodata cannot be null
-    # Nulls with no STAC home stay visible.
-    assert sdk["byoc:userId"] is None and sdk["byoc:noData"] is None
-    assert sdk["byoc:additionalData.maxMetersPerPixelOverride"] is None
+    # nodata cannot be null; fields the record sends as null have nothing to show (and no STAC home)
+    assert sdk[LEDGER] == {"keep": {"additionalData.bands.lulc_reference.noData": None, "noData": None,
+                                    "userId": None, "additionalData.maxMetersPerPixelOverride": None}}
+    assert not {"byoc:userId", "byoc:noData", "byoc:additionalData.maxMetersPerPixelOverride"} & set(sdk)
 
 
 def test_inputs_are_not_modified_and_outputs_do_not_alias_them() -> None:
@@ -247,7 +247,9 @@ def test_collection_without_additional_data_has_no_bands(assert_valid: Valid) ->
     record = load("collections_page2.json")["data"][0]
     out = assert_valid(byoc.collection_to_stac(record))
     assert out["extent"]["spatial"]["bbox"] == [[-180.0, -90.0, 180.0, 90.0]]
-    assert out["byoc:additionalData"] is None and "item_assets" not in out and LEDGER not in out
+    # A null additionalData has nothing to show: only the way back needs it.
+    assert "byoc:additionalData" not in out and "item_assets" not in out
+    assert out[LEDGER] == {"keep": {"additionalData": None}}
 
 
 @pytest.mark.parametrize(
@@ -284,7 +286,8 @@ def test_collection_fields_with_no_stac_home_stay_visible_under_byoc(assert_vali
     record = {**copy.deepcopy(COLLECTION), "noData": 255, "userId": None, "futureField": {"a": [1, 2]}}
     out = assert_valid(byoc.collection_to_stac(record))
     assert out["byoc:s3Bucket"] == "eo-learn.sentinel-hub.com"
-    assert out["byoc:noData"] == 255 and out["byoc:userId"] is None and out["byoc:futureField.a"] == [1, 2]
+    assert out["byoc:noData"] == 255 and out["byoc:futureField.a"] == [1, 2]
+    assert "byoc:userId" not in out and out[LEDGER]["keep"]["userId"] is None  # a null shows nothing
     assert_no_object_properties(out)
     assert canon(byoc.stac_to_collection(out)) == canon(record)
 

@@ -261,16 +261,20 @@ def test_tasking_request_mapping(assert_valid: Valid) -> None:
     assert props["end_datetime"] == "2020-04-28T22:18:57.936Z"
     assert props["created"] == "2020-04-21T21:20:54.385Z"
     assert props["title"] == "TASKING_REQUEST_NAME"
-    assert props["capella:status"] == "completed"
+    assert props["order:status"] == "completed"
     assert props["updated"] == "2020-04-23T13:03:21.532000Z"
     assert props["capella:collectConstraints.offNadirMax"] == 40
     assert props["capella:order.lineItems.0.accountingSize.unit"] == "sqkm"
     assert "capella:windowDuration" not in props  # the window's length, rebuilt from the window
     assert {link["rel"]: link["href"] for link in stac["links"]}["via"] == "https://api.capellaspace.com/task/abc"
-    # The history that capella:status and updated sum up is bookkeeping, and an empty array tells a user nothing
-    # (and GIS tools cannot type a column of it): the ledger's only entries.
+    # The history that order:status and updated sum up is bookkeeping, an empty array or a null tells a user
+    # nothing (and GIS tools cannot type a column of them), and the order's echoes of the request's id and
+    # holdback say again what the page shows: the ledger's only entries.
     assert list(stac[LEDGER]) == ["keep"]
-    assert sorted(stac[LEDGER]["keep"]) == ["properties.collectConstraints.orbitalPlanes", "properties.statusHistory"]
+    assert sorted(stac[LEDGER]["keep"]) == [
+        "properties.collectConstraints.orbitalPlanes", "properties.order.archiveHoldback",
+        "properties.order.lineItems.0.taskId", "properties.repeatrequestId", "properties.statusHistory"]
+    assert props["constellation"] == "capella" and props["sar:frequency_band"] == "X"
     assert "capella:collectConstraints.orbitalPlanes" not in props
 
 
@@ -281,9 +285,9 @@ def test_tasking_status_is_the_latest_by_time(body: dict[str, Any]) -> None:
         {"time": "2024-01-02T00:00:00Z", "code": "review"},
     ]
     props = as_dict(capella.tasking_request_to_stac(body))["properties"]
-    assert props["capella:status"] == "accepted"
+    assert props["order:status"] == "accepted"
     back = capella.stac_to_tasking_request(capella.tasking_request_to_stac(body))
-    assert back == body and "capella:status" not in back["properties"]
+    assert back == body and "order:status" not in back["properties"]
 
 
 def test_unsubmitted_request_gets_a_stable_derived_id(body: dict[str, Any]) -> None:
@@ -312,7 +316,7 @@ def test_tasking_item_made_elsewhere_uses_capella_names() -> None:
     assert props["taskingrequestName"] == "TASKING_REQUEST_NAME"
     assert props["collectConstraints"]["offNadirMin"] == 25
     assert props["taskingrequestId"] == "abc"
-    assert "capella:status" not in props and "status" not in props
+    assert "order:status" not in props and "status" not in props
 
 
 # --- bad input: a TransformError naming provider, record and field ----------------------------------------
@@ -608,8 +612,20 @@ def test_the_way_back_never_aliases_the_item(geo: dict[str, Any]) -> None:
 
 #: Records whose way back needs no ledger: the catalog items (but one whose datetime has milliseconds, a spelling
 #: pystac rewrites, so kept in the ledger) and a request body not yet submitted.
-TYPICAL = [*[(name, raw) for name, raw in ITEMS if name != "open_data_SLC_sliding_spotlight"],
-           ("tasking_request_body", load("tasking_request_body.json"))]
+TYPICAL = [(name, raw) for name, raw in ITEMS if name != "open_data_SLC_sliding_spotlight"]
+
+
+def test_a_request_body_keeps_only_its_null_attributes_in_the_ledger() -> None:
+    adapter = get_adapter("capella")
+    raw = load("tasking_request_body.json")
+    stac = adapter.to_stac(adapter.classify(raw))
+    # Capella's documented body sends customAttribute1/2 as null: nothing to show, only the way back needs them.
+    assert stac[LEDGER] == {"keep": {"properties.customAttribute1": None, "properties.customAttribute2": None}}
+    assert not any(key.startswith("capella:customAttribute") for key in stac["properties"])
+    assert adapter.from_stac(json.loads(json.dumps(stac))) == raw
+    del stac[LEDGER]
+    back = adapter.from_stac(json.loads(json.dumps(stac)))
+    assert back["properties"] == {k: v for k, v in raw["properties"].items() if v is not None}
 
 
 def test_a_datetime_with_milliseconds_is_kept_in_the_ledger() -> None:
@@ -669,3 +685,24 @@ def test_as_served_without_the_tag_an_item_is_known_by_its_via_link(name: str, r
     expected = "tasking_request" if name.startswith("tasking") else "item"
     assert capella.kind_of(stac) == (expected if name != "tasking_request_body" else None)
     assert adapter.from_stac(stac) == raw
+
+
+@pytest.mark.parametrize(("look", "pass_", "stac_look", "stac_pass"), [
+    ("left", "ascending", "left", "ascending"),
+    ("right", "descending", "right", "descending"),
+    ("either", "either", None, None),
+])
+def test_a_constraint_with_a_stac_home_goes_there_and_either_stays_visible(
+    body: dict[str, Any], look: str, pass_: str, stac_look: str | None, stac_pass: str | None, assert_valid: Valid
+) -> None:
+    body["properties"]["collectConstraints"].update(lookDirection=look, ascDsc=pass_)
+    stac = assert_valid(capella.tasking_request_to_stac(copy.deepcopy(body)))
+    props = stac["properties"]
+    assert props.get("sar:observation_direction") == stac_look and props.get("sat:orbit_state") == stac_pass
+    if stac_look is None:
+        assert props["capella:collectConstraints.lookDirection"] == "either"
+        assert props["capella:collectConstraints.ascDsc"] == "either"
+    else:
+        assert not any(k in props for k in ("capella:collectConstraints.lookDirection",
+                                            "capella:collectConstraints.ascDsc"))
+    assert capella.stac_to_tasking_request(stac) == body
