@@ -182,17 +182,11 @@ def _add_db(sub: Any) -> None:
 
 # -- reading STAC, and refusing what is not ------------------------------------------------------------------
 
-_STAC_SUFFIXES: Final = (".json", ".ndjson", ".jsonl")
-
-
 def _files(paths: Sequence[str]) -> Iterator[Path]:
     """The files :func:`~stac_bridge.pgstac.loader.read_stac` reads, in its order."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in _STAC_SUFFIXES)
-        else:
-            yield path
+    from stac_bridge.jsonfiles import files
+
+    return files(paths)
 
 
 def _refuse_provider_records(paths: Sequence[str], command: str) -> None:

@@ -13,18 +13,15 @@ before it: list the files of collections, products and bands before those of til
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
-import json
-import sys
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO, Any, Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 from stac_bridge.errors import ConfigError, TransformError
 from stac_bridge.harvest.engine import Page, Raw
+from stac_bridge.jsonfiles import Unreadable, read_json_objects
 from stac_bridge.registry import Adapter, ProviderRecord, get_adapter
 
 __all__ = ["FileSource", "Linker", "read_records"]
@@ -33,55 +30,15 @@ PAGE_SIZE: Final = 500
 
 
 def read_records(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Every record in a JSON or ndjson file (``-`` for stdin), in order.
+    """Every record in a JSON or ndjson file (``-`` for stdin), in order (read by :mod:`stac_bridge.jsonfiles`).
 
     Raises:
         ConfigError: the file cannot be read or is not JSON (naming the file and the line).
     """
-    name = str(path)
-    with _open(name) as handle:
-        first = handle.readline()
-        try:
-            document = json.loads(first) if first.strip() else None
-        except ValueError:
-            # Not a whole document on its first line: one (pretty-printed) JSON document.
-            yield from _records(_parse(first + handle.read(), name), name)
-            return
-        if document is not None:
-            yield from _records(document, name)
-        for number, line in enumerate(handle, start=2):
-            if line.strip():
-                yield from _records(_parse(line, f"{name}:{number}"), name)
-
-
-def _open(name: str) -> AbstractContextManager[IO[str]]:
-    if name == "-":
-        return contextlib.nullcontext(sys.stdin)
-    try:
-        return open(name, encoding="utf-8")  # noqa: SIM115 - the caller's with closes it
-    except OSError as exc:
-        raise ConfigError(f"cannot read {name}: {exc}") from exc
-
-
-def _parse(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ConfigError(f"{where} is not JSON: {exc}") from exc
-
-
-def _records(document: Any, name: str) -> Iterator[dict[str, Any]]:
-    if isinstance(document, list):
-        for entry in document:
-            yield from _records(entry, name)
-    elif isinstance(document, dict):
-        envelope = document.get("features") if document.get("type") == "FeatureCollection" else document.get("data")
-        if isinstance(envelope, list):
-            yield from _records(envelope, name)
-        else:
-            yield document
-    else:
-        raise ConfigError(f"{name} holds {type(document).__name__}, not JSON objects")
+    for entry in read_json_objects([path]):
+        if isinstance(entry, Unreadable):
+            raise ConfigError(str(entry))
+        yield entry
 
 
 @runtime_checkable
