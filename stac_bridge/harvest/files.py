@@ -6,9 +6,9 @@ line). ndjson is streamed, so files of any length convert in bounded memory; a J
 ``-`` reads stdin.
 
 Records are read in order, and some need others to be translated (a BYOC tile its collection, a Descartes
-Labs image its product and bands). Each record is classified by the adapter, and an adapter that has a
-``link(records) -> records`` method (see :class:`Linker`) then gives each record its context from the ones
-before it: list the files of collections, products and bands before those of tiles and images.
+Labs image its product and bands). Each record is classified by the adapter, whose
+:meth:`~stac_bridge.registry.Adapter.link` then gives each record its context from the ones before it: list
+the files of collections, products and bands before those of tiles and images.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final
 
 from stac_bridge.errors import ConfigError, TransformError
 from stac_bridge.harvest.engine import Page, Raw
 from stac_bridge.jsonfiles import Unreadable, read_json_objects
 from stac_bridge.registry import Adapter, ProviderRecord, get_adapter
 
-__all__ = ["FileSource", "Linker", "read_records"]
+__all__ = ["FileSource", "read_records"]
 
 PAGE_SIZE: Final = 500
 
@@ -39,20 +39,6 @@ def read_records(path: str | Path) -> Iterator[dict[str, Any]]:
         if isinstance(entry, Unreadable):
             raise ConfigError(str(entry))
         yield entry
-
-
-@runtime_checkable
-class Linker(Protocol):
-    """An adapter that gives records read in order the context their transform needs."""
-
-    def link(self, records: Iterable[Raw]) -> Iterator[Raw]:
-        """Yield ``records`` with their context (:class:`~stac_bridge.registry.ProviderRecord` ``context``).
-
-        A linker may hold records back until their context is complete (a product until its bands are read)
-        and drop those that are only context (bands); records it does not know (raw mappings that could not
-        be classified) pass through unchanged, for the transform to refuse with its reason.
-        """
-        ...
 
 
 def _classified(records: Iterable[Raw], adapter: Adapter) -> Iterator[Raw]:
@@ -92,8 +78,7 @@ class FileSource:
         if classify:
             resolved = get_adapter(adapter)
             records = _classified(records, resolved)
-            if isinstance(resolved, Linker):
-                records = resolved.link(records)
+            records = resolved.link(records)
         self._records = records
         self._page = 0
 
