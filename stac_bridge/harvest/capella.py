@@ -37,6 +37,7 @@ from stac_bridge.errors import ConfigError, ProviderError
 from stac_bridge.harvest import SourceOptions
 from stac_bridge.harvest.engine import Page
 from stac_bridge.harvest.http import ApiKey, BearerToken, HttpClient, HttpSource, create_client
+from stac_bridge.search import parse_datetime_interval
 from stac_bridge.transforms import capella
 from stac_bridge.transforms._common import format_datetime, parse_datetime
 from stac_bridge.transforms.capella_query import DEFAULT_LIMIT, MAX_PAGE_SIZE
@@ -347,14 +348,11 @@ def _window(datetime: str | None) -> Window:
     """``[start, end]`` of a STAC datetime or interval, ``None`` for an open end."""
     if not datetime:
         return [None, None]
-    start, slash, end = datetime.partition("/")
-    if not slash:
-        end = start
     try:
-        bounds = [None if part in _OPEN else format_datetime(parse_datetime(part)) for part in (start, end)]
+        start, end = parse_datetime_interval(datetime).bounds()
     except ValueError as exc:
-        raise ConfigError(f"not a datetime or interval: {datetime!r}") from exc
-    return bounds
+        raise ConfigError(str(exc)) from exc
+    return [start, end]
 
 
 def _interval(window: Sequence[str | None]) -> str | None:

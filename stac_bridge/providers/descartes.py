@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any, Final
 from stac_bridge.errors import ConfigError, UntranslatableQueryError
 from stac_bridge.plugin import Provider, QueryTranslator
 from stac_bridge.registry import Kind
+from stac_bridge.search import Search
 
 if TYPE_CHECKING:
     from stac_bridge.harvest import SourceOptions
     from stac_bridge.harvest.engine import Source
     from stac_bridge.registry import Adapter
 
-#: The parts of a STAC search an image filter can say.
-_TRANSLATED: Final = frozenset({"bbox", "datetime", "collections", "max_cloud_cover"})
+NAME: Final = "descartes"
 
 
 def _adapter() -> Adapter:
@@ -31,26 +31,29 @@ def _source(options: SourceOptions) -> Source:
     return create(options)
 
 
-def _image_filter(search: Mapping[str, Any]) -> dict[str, Any]:
-    """A STAC search (``bbox``, ``datetime``, ``collections``; ``max_cloud_cover`` in percent) as DL's image filter.
+def _image_filter(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A STAC search (collections, bbox, datetime; ``max_cloud_cover`` in percent beside them) as DL's image filter.
 
     Raises:
         UntranslatableQueryError: a member an image filter cannot say, or a malformed one.
     """
     from stac_bridge.harvest.descartes import ImageFilter
 
-    for part in search:
-        if part not in _TRANSLATED:
-            raise UntranslatableQueryError("descartes", part, "has no Descartes Labs image filter equivalent")
+    search = Search.from_body(body, provider=NAME)
+    for part, value in (("ids", search.ids), ("intersects", search.intersects), ("filter", search.filter),
+                        *((k, v) for k, v in search.extra.items() if k != "max_cloud_cover")):
+        if value:
+            raise UntranslatableQueryError(NAME, part, "has no Descartes Labs image filter equivalent")
     try:
-        images = ImageFilter.from_stac(search.get("bbox"), search.get("datetime"), search.get("max_cloud_cover"))
+        images = ImageFilter.from_stac(search.bbox, str(search.datetime) if search.datetime else None,
+                                       search.extra.get("max_cloud_cover"))
     except ConfigError as exc:
-        raise UntranslatableQueryError("descartes", "search", str(exc)) from exc
-    return {"products": list(search.get("collections") or []), **dataclasses.asdict(images)}
+        raise UntranslatableQueryError(NAME, "search", str(exc)) from exc
+    return {"products": list(search.collections), **dataclasses.asdict(images)}
 
 
 PROVIDER: Final = Provider(
-    name="descartes",
+    name=NAME,
     title="Descartes Labs Catalog",
     adapter=_adapter,
     kinds=(Kind.PRODUCT, Kind.BAND, Kind.IMAGE),

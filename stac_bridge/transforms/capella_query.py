@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from stac_bridge.errors import TransformError
+from stac_bridge.search import OPEN, TimeInterval, parse_datetime_interval
 from stac_bridge.transforms import _common
 
 __all__ = ["TranslatedSearch", "search_body_to_stac"]
@@ -166,13 +167,12 @@ def _value(path: str, field: str, operator: str, value: Any) -> Any:
     if field == DATETIME:
         if operator == "in":
             raise _error(path, "datetime takes eq, gt, gte, lt or lte")
-        text = _datetime_text(path, value)
-        if "/" in text:
+        start, end = _datetime_interval(path, value).bounds()
+        if "/" in value:
             if operator != "eq":
                 raise _error(path, "an interval only goes with eq")
-            start, _, end = text.partition("/")
-            return {"interval": [start if start else "..", end if end else ".."]}
-        return {"timestamp": text}
+            return {"interval": [start or OPEN, end or OPEN]}
+        return {"timestamp": start}
     if field == "proj:epsg":
         if operator not in ("eq", "in"):
             raise _error(path, "proj:epsg becomes the string proj:code, which has no order: use eq or in")
@@ -187,22 +187,23 @@ def _value(path: str, field: str, operator: str, value: Any) -> Any:
     return value
 
 
-def _datetime_text(path: str, value: Any) -> str:
+def _datetime_interval(path: str, value: Any) -> TimeInterval:
     if not isinstance(value, str) or not value:
         raise _error(path, "must be an RFC 3339 datetime or an a/b interval")
-    parts = value.split("/")
-    if len(parts) > 2:
-        raise _error(path, f"is not a datetime or interval: {value!r}")
-    out = []
-    for part in parts:
-        if part in ("", ".."):
-            out.append(part)
-            continue
-        try:
-            out.append(_common.format_datetime(_common.parse_datetime(part)))
-        except ValueError as exc:
-            raise _error(path, f"is not an RFC 3339 datetime: {part!r}") from exc
-    return "/".join(out)
+    try:
+        return parse_datetime_interval(value)
+    except ValueError as exc:
+        raise _error(path, str(exc)) from exc
+
+
+def _datetime_text(path: str, value: Any) -> str:
+    """The datetime or interval in RFC 3339 (UTC), an open end as the client wrote it (``..`` or nothing)."""
+    interval = _datetime_interval(path, value)
+    start, end = interval.bounds()
+    if "/" not in value:
+        return str(start)
+    given_start, _, given_end = value.partition("/")
+    return f"{start or given_start}/{end or given_end}"
 
 
 def _sortby(sortby: Any) -> list[dict[str, str]]:
