@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from stac_bridge.errors import ConfigError
 
-if TYPE_CHECKING:
-    from fastapi import APIRouter
+if TYPE_CHECKING:  # also the names a declaration's factories are typed with (imported from here)
+    from fastapi import APIRouter as APIRouter
 
-    from stac_bridge.harvest import SourceOptions
-    from stac_bridge.harvest.engine import Source
-    from stac_bridge.registry import Adapter
-    from stac_bridge.server.settings import ServerSettings
+    from stac_bridge.harvest import SourceOptions as SourceOptions
+    from stac_bridge.harvest.engine import Source as Source
+    from stac_bridge.registry import Adapter as Adapter
+    from stac_bridge.server.settings import ServerSettings as ServerSettings
 
 __all__ = ["ENTRY_POINT_GROUP", "Endpoint", "Provider", "QueryTranslator", "get_provider", "providers"]
 

@@ -8,9 +8,7 @@ from stac_bridge.plugin import Provider
 from stac_bridge.registry import Kind
 
 if TYPE_CHECKING:
-    from stac_bridge.harvest import SourceOptions
-    from stac_bridge.harvest.engine import Source
-    from stac_bridge.registry import Adapter
+    from stac_bridge.plugin import Adapter, Source, SourceOptions
 
 
 def _adapter() -> Adapter:

@@ -12,9 +12,7 @@ from stac_bridge.registry import Kind
 from stac_bridge.search import Search
 
 if TYPE_CHECKING:
-    from stac_bridge.harvest import SourceOptions
-    from stac_bridge.harvest.engine import Source
-    from stac_bridge.registry import Adapter
+    from stac_bridge.plugin import Adapter, Source, SourceOptions
 
 NAME: Final = "descartes"
 

@@ -10,12 +10,7 @@ from stac_bridge.providers import catalog_queryables
 from stac_bridge.registry import Kind
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter
-
-    from stac_bridge.harvest import SourceOptions
-    from stac_bridge.harvest.engine import Source
-    from stac_bridge.registry import Adapter
-    from stac_bridge.server.settings import ServerSettings
+    from stac_bridge.plugin import Adapter, APIRouter, ServerSettings, Source, SourceOptions
 
 
 def _adapter() -> Adapter:
