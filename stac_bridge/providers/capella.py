@@ -37,6 +37,12 @@ def _to_stac(body: Mapping[str, Any]) -> dict[str, Any]:
     return search_body_to_stac(body).body
 
 
+def _from_stac(search: Mapping[str, Any]) -> dict[str, Any]:
+    from stac_bridge.transforms.capella_query import stac_to_search_body
+
+    return stac_to_search_body(search)
+
+
 def _queryables() -> Mapping[str, Any]:
     return catalog_queryables("sar:product_type", "sar:instrument_mode", "view:incidence_angle",
                               "sat:orbit_state", "constellation", "platform")
@@ -48,7 +54,7 @@ PROVIDER: Final = Provider(
     adapter=_adapter,
     kinds=(Kind.COLLECTION, Kind.ITEM, Kind.TASKING),
     source=_source,
-    query=QueryTranslator(to_stac=_to_stac),
+    query=QueryTranslator(to_stac=_to_stac, from_stac=_from_stac),
     endpoint=Endpoint("/capella", _router, read_only_posts=frozenset({"/catalog/search"})),
     queryables=_queryables,
 )
