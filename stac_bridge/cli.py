@@ -762,7 +762,7 @@ def _add_harvest(sub: Any) -> None:
                         help="sent with every request (repeatable)")
     parser.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
                         help="a source's own option, VALUE as JSON or text (repeatable), e.g. descartes: api=v1, "
-                        "max_cloud_cover=20; opensearch: filter='<CQL2 JSON>'")
+                        "max_cloud_cover=20; opensearch, capella: filter='<CQL2 text or JSON>'")
     parser.set_defaults(func=_cmd_harvest)
 
 
