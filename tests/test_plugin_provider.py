@@ -73,6 +73,12 @@ def test_harvested_served_and_exported_with_no_change_to_the_package(
         query = {"max_cloud": "40", "after": "2024-05-03T00:00:00Z", "limit": "4"}
         assert [r["scene_id"] for r in _all(api.url + "/acme", query)] == \
             [r["scene_id"] for r in _all(standin.url, query)]
+        # Its queryable, declared in its Provider and written to pgstac by the migration, filters the STAC API.
+        queryables = httpx.get(f"{api.url}/queryables", timeout=30).json()["properties"]
+        assert queryables["acme:sensor"]["enum"] == ["A1", "A2"]
+        a2 = httpx.post(f"{api.url}/search", json={"filter": "\"acme:sensor\" = 'A2'", "filter-lang": "cql2-text",
+                                                   "limit": 100}, timeout=30).json()["features"]
+        assert sorted(f["id"] for f in a2) == sorted(s["scene_id"] for s in standin.records if s["sensor"] == "A2")
         refused = httpx.get(f"{api.url}/acme/v1/collections/{COLLECTION}/scenes", params={"bbox": "0,0,1,1"})
         assert refused.status_code == 400 and "bbox" in refused.json()["error"]
 

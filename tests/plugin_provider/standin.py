@@ -25,6 +25,7 @@ def scenes(count: int = 23) -> list[dict[str, Any]]:
             "scene_id": f"ACME-{index:04d}", "collection": COLLECTION,
             "captured_at": (START + dt.timedelta(hours=12 * index)).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "bounds": [west, south, west + 0.5, south + 0.25], "cloud_pct": (index * 29) % 97,
+            "sensor": "A1" if index % 3 else "A2",
             "preview_url": f"https://previews.acme.example/{index:04d}.png",
         })
     return made

@@ -60,6 +60,7 @@ class AcmeAdapter(AdapterBase):
             "geometry": {"type": "Polygon", "coordinates": [ring]}, "bbox": [west, south, east, north],
             "properties": {"datetime": _need(data, "captured_at", str, sid),
                            "eo:cloud_cover": _need(data, "cloud_pct", int, sid),
+                           "acme:sensor": _need(data, "sensor", str, sid),
                            SOURCE: f"{NAME}/{SCENE}/{VERSION}"},
             "assets": {"preview": {"href": _need(data, "preview_url", str, sid), "type": "image/png",
                                    "roles": ["overview"]}},
@@ -75,7 +76,8 @@ class AcmeAdapter(AdapterBase):
         try:
             return {"scene_id": stac["id"], "collection": stac["collection"], "captured_at": props["datetime"],
                     "bounds": list(stac["bbox"]),
-                    "cloud_pct": props["eo:cloud_cover"], "preview_url": stac["assets"]["preview"]["href"]}
+                    "cloud_pct": props["eo:cloud_cover"], "sensor": props["acme:sensor"],
+                    "preview_url": stac["assets"]["preview"]["href"]}
         except (KeyError, TypeError) as exc:
             raise TransformError(NAME, str(stac.get("id")), str(exc), "is missing: not an Acme scene") from exc
 

@@ -37,7 +37,10 @@ def _router(settings: ServerSettings) -> APIRouter:
 
 
 def _queryables() -> Mapping[str, Any]:
-    return {"type": "object", "properties": {"eo:cloud_cover": {"type": "integer", "minimum": 0, "maximum": 100}}}
+    return {"type": "object", "properties": {
+        "eo:cloud_cover": {"title": "Cloud cover (%)", "type": "number", "minimum": 0, "maximum": 100},
+        "acme:sensor": {"title": "Acme sensor", "type": "string", "enum": ["A1", "A2"]},
+    }}
 
 
 PROVIDER = Provider(
