@@ -262,7 +262,7 @@ def _bad_request(exc: UntranslatableQueryError) -> JSONResponse:
 
 def _answer(request: Request, features: list[dict[str, Any]], total: int, start: int, count: int) -> JSONResponse:
     links = page_links(str(request.url.replace(query="")), request.query_params.multi_items(),
-                                        start=start, count=count, total=total, media_type=MEDIA_TYPE)
+                       start=start, count=count, total=total, media_type=MEDIA_TYPE)
     return JSONResponse(
         {
             "type": "FeatureCollection",
