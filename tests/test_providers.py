@@ -113,3 +113,11 @@ def test_cli_lists_the_providers_and_what_they_can_do(capsys: pytest.CaptureFixt
     assert listed["descartes"]["kinds"] == ["product", "band", "image"]
     assert main(["providers"]) == 0
     assert "opensearch" in capsys.readouterr().out
+
+
+def test_only_the_entry_point_loader_loads_code_by_name() -> None:
+    from pathlib import Path
+
+    package = Path(plugin.__file__).parent
+    users = sorted(str(p.relative_to(package)) for p in package.rglob("*.py") if "importlib" in p.read_text())
+    assert users == ["plugin.py"]
