@@ -33,8 +33,10 @@ $(SERVE_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e ".[server]"
 	touch $(SERVE_STAMP)
 
-$(STAMP): pyproject.toml | $(VENV)/bin/python
+# The tests' venv also gets the sixth provider of tests/test_plugin_provider.py, a distribution of its own.
+$(STAMP): pyproject.toml tests/plugin_provider/pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps -e tests/plugin_provider
 	touch $(SERVE_STAMP) $(STAMP)
 
 db-up: serve-setup

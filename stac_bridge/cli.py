@@ -182,17 +182,11 @@ def _add_db(sub: Any) -> None:
 
 # -- reading STAC, and refusing what is not ------------------------------------------------------------------
 
-_STAC_SUFFIXES: Final = (".json", ".ndjson", ".jsonl")
-
-
 def _files(paths: Sequence[str]) -> Iterator[Path]:
     """The files :func:`~stac_bridge.pgstac.loader.read_stac` reads, in its order."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in _STAC_SUFFIXES)
-        else:
-            yield path
+    from stac_bridge.jsonfiles import files
+
+    return files(paths)
 
 
 def _refuse_provider_records(paths: Sequence[str], command: str) -> None:
@@ -768,7 +762,7 @@ def _add_harvest(sub: Any) -> None:
                         help="sent with every request (repeatable)")
     parser.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
                         help="a source's own option, VALUE as JSON or text (repeatable), e.g. descartes: api=v1, "
-                        "max_cloud_cover=20; opensearch: filter='<CQL2 JSON>'")
+                        "max_cloud_cover=20; opensearch, capella: filter='<CQL2 text or JSON>'")
     parser.set_defaults(func=_cmd_harvest)
 
 
@@ -903,6 +897,35 @@ def _add_convert(sub: Any) -> None:
         parser.set_defaults(func=func)
 
 
+def _cmd_providers(args: argparse.Namespace) -> int:
+    import json
+
+    from stac_bridge.plugin import ENTRY_POINT_GROUP, providers
+
+    found = providers()
+    if args.json:
+        print(json.dumps([{"name": p.name, "title": p.title, "kinds": [str(k) for k in p.kinds],
+                           "can": p.capabilities()} for p in found.values()], indent=2))
+        return EXIT_OK
+    for provider in found.values():
+        print(f"{provider.name:<12} {provider.title}")
+        print(f"{'':<12} records: {', '.join(map(str, provider.kinds)) or '-'}")
+        print(f"{'':<12} can: {', '.join(provider.capabilities())}")
+    _say(f"{len(found)} providers installed (entry-point group {ENTRY_POINT_GROUP})")
+    return EXIT_OK
+
+
+def _add_providers(sub: Any) -> None:
+    parser = sub.add_parser("providers", help="list the installed providers and what each can do",
+                            formatter_class=_HelpFormatter,
+                            description="Every provider installed under the entry-point group "
+                            "stac_bridge.providers (the built-in ones and third parties'), with its record kinds "
+                            "and what it can do: convert, export, harvest, query translation, a compatible "
+                            "endpoint, queryables. See docs/ARCHITECTURE.md, 'How to add a provider'.")
+    parser.add_argument("--json", action="store_true", help="as JSON")
+    parser.set_defaults(func=_cmd_providers)
+
+
 # -- main --------------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -917,7 +940,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_db, _add_load, _add_serve, _add_validate, _add_harvest, _add_convert):
+    for add in (_add_db, _add_load, _add_serve, _add_validate, _add_harvest, _add_convert, _add_providers):
         add(sub)
     return parser
 

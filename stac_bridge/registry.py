@@ -1,33 +1,45 @@
-"""The adapters: one per provider, each binding that provider's transforms under one interface.
+"""The adapter contract: one per provider, binding that provider's transforms under one interface.
 
 The CLI and the harvest engine work through this interface; users of the library usually call the transform
-modules directly (``from stac_bridge.transforms import byoc``). The registry is an explicit dict of the built-in
-adapters plus the entry-point group ``stac_bridge.adapters`` for third-party ones: nothing registers itself on
-import.
+modules directly (``from stac_bridge.transforms import byoc``). Adapters are found through the providers'
+declarations (:mod:`stac_bridge.plugin`, the entry-point group ``stac_bridge.providers``): nothing registers
+itself on import.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
-from typing import Any, Final, Protocol, runtime_checkable
+from enum import StrEnum
+from typing import Any, Protocol, TypedDict, runtime_checkable
 
-from stac_bridge.errors import ConfigError
+__all__ = ["Adapter", "AdapterBase", "Kind", "ProviderRecord", "RecordContext", "get_adapter", "list_adapters"]
 
-__all__ = ["Adapter", "ProviderRecord", "get_adapter", "list_adapters", "ENTRY_POINT_GROUP"]
 
-ENTRY_POINT_GROUP: Final = "stac_bridge.adapters"
+class Kind(StrEnum):
+    """The kinds of record the built-in providers' models have (a provider may use kinds of its own)."""
 
-#: Built-in adapters, imported only when asked for.
-_BUILTINS: Final[dict[str, str]] = {
-    "stac": "stac_bridge.transforms.stac:ADAPTER",
-    "capella": "stac_bridge.transforms.capella:ADAPTER",
-    "opensearch": "stac_bridge.transforms.opensearch:ADAPTER",
-    "descartes": "stac_bridge.transforms.descartes:ADAPTER",
-    "byoc": "stac_bridge.transforms.byoc:ADAPTER",
-}
+    COLLECTION = "collection"
+    ITEM = "item"
+    TILE = "tile"
+    PRODUCT = "product"
+    BAND = "band"
+    IMAGE = "image"
+    TASKING = "tasking"
+
+
+class RecordContext(TypedDict, total=False):
+    """Other records a transform needs beside a record.
+
+    Attributes:
+        collection: A BYOC tile's collection.
+        product: A Descartes Labs image's product.
+        bands: A Descartes Labs product's (or its image's product's) bands.
+    """
+
+    collection: Mapping[str, Any]
+    product: Mapping[str, Any]
+    bands: list[Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -35,14 +47,14 @@ class ProviderRecord:
     """One raw provider record, with what its transform needs beside it.
 
     Attributes:
-        kind: What the record is in the provider's model, e.g. ``"collection"``, ``"tile"``, ``"image"``.
+        kind: What the record is in the provider's model (a :class:`Kind`, or a provider's own kind).
         data: The record as the provider's API sends it (a JSON object).
         context: Other records the transform needs, e.g. ``{"collection": {...}}`` for a BYOC tile.
     """
 
     kind: str
     data: Mapping[str, Any]
-    context: Mapping[str, Any] = field(default_factory=dict)
+    context: RecordContext = field(default_factory=lambda: RecordContext())
 
     @property
     def id(self) -> str | None:
@@ -51,12 +63,17 @@ class ProviderRecord:
         return str(value) if value is not None else None
 
 
+#: What a file source hands an adapter's :meth:`Adapter.link`: classified records, or raw mappings the adapter
+#: could not classify (passed on for the transform to refuse with its reason).
+Raw = ProviderRecord | Mapping[str, Any]
+
+
 @runtime_checkable
 class Adapter(Protocol):
-    """A provider's transforms under one interface.
+    """A provider's transforms under one interface (:class:`AdapterBase` gives the two hooks their defaults).
 
     Attributes:
-        name: The registry key, e.g. ``"byoc"``; also the prefix of the provider's own STAC fields.
+        name: The provider's name, e.g. ``"byoc"``; also the prefix of the provider's own STAC fields.
         title: A human name for listings.
     """
 
@@ -87,39 +104,57 @@ class Adapter(Protocol):
         """
         ...
 
+    def link(self, records: Iterable[Raw]) -> Iterator[Raw]:
+        """Give records read in order from files the context their transform needs.
 
-def _load(target: str, name: str) -> Adapter:
-    module_name, _, attr = target.partition(":")
-    try:
-        obj: Any = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"adapter {name!r} could not be loaded from {target}: {exc}") from exc
-    if callable(obj) and not isinstance(obj, Adapter):
-        obj = obj()
-    if not isinstance(obj, Adapter):
-        raise ConfigError(f"adapter {name!r} from {target} does not implement the Adapter interface")
-    return obj
+        An adapter may hold records back until their context is complete (a product until its bands are read)
+        and drop those that are only context (bands); records it does not know (raw mappings that could not
+        be classified) pass through unchanged, for the transform to refuse with its reason.
+        """
+        ...
+
+    def export_records(self, stac: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The provider records (or client calls) that recreate a STAC object, for ``stac-bridge export``.
+
+        Raises:
+            TransformError: as :meth:`from_stac`.
+        """
+        ...
 
 
-def _targets() -> dict[str, str]:
-    targets = dict(_BUILTINS)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        targets.setdefault(ep.name, ep.value)
-    return targets
+class AdapterBase:
+    """The defaults of the :class:`Adapter` hooks: records need no context, one STAC object exports as one record."""
+
+    def from_stac(self, stac: Mapping[str, Any]) -> dict[str, Any]:  # pragma: no cover - each adapter's own
+        """Translate a STAC object back (see :meth:`Adapter.from_stac`)."""
+        raise NotImplementedError
+
+    def link(self, records: Iterable[Raw]) -> Iterator[Raw]:
+        """The records as they are."""
+        return iter(records)
+
+    def export_records(self, stac: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """``[from_stac(stac)]``."""
+        return [self.from_stac(stac)]
 
 
 def list_adapters() -> list[str]:
-    """The names of every adapter: the built-in ones and those installed under the entry-point group."""
-    return sorted(_targets())
+    """The names of every installed provider's adapter (:func:`stac_bridge.plugin.providers`)."""
+    from stac_bridge.plugin import providers
+
+    return list(providers())
 
 
 def get_adapter(name: str) -> Adapter:
-    """The adapter registered under ``name``.
+    """The adapter of the provider ``name``.
 
     Raises:
-        ConfigError: no adapter has that name, or it could not be loaded.
+        ConfigError: no provider has that name, or its adapter does not implement :class:`Adapter`.
     """
-    targets = _targets()
-    if name not in targets:
-        raise ConfigError(f"no adapter named {name!r}; known: {', '.join(sorted(targets))}")
-    return _load(targets[name], name)
+    from stac_bridge.errors import ConfigError
+    from stac_bridge.plugin import get_provider
+
+    adapter = get_provider(name).adapter()
+    if not isinstance(adapter, Adapter):
+        raise ConfigError(f"the adapter of provider {name!r} does not implement the Adapter interface")
+    return adapter

@@ -1,16 +1,14 @@
 """Harvesting provider APIs: the HTTP client, the protocol clients (sources) and the streaming engine.
 
-Sources are found by name in :data:`SOURCES`, an explicit dict of ``name -> "module:factory"`` imported only
-when asked for. A factory takes :class:`SourceOptions` and returns a
-:class:`~stac_bridge.harvest.engine.Source`; a provider's module adds one line here.
+A provider's source is found through its declaration (:class:`stac_bridge.plugin.Provider` ``source``): a
+factory that takes :class:`SourceOptions` and returns a :class:`~stac_bridge.harvest.engine.Source`.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from stac_bridge.errors import ConfigError
 from stac_bridge.harvest.http import DEFAULT_RETRY, RetryPolicy
@@ -18,17 +16,7 @@ from stac_bridge.harvest.http import DEFAULT_RETRY, RetryPolicy
 if TYPE_CHECKING:
     from stac_bridge.harvest.engine import Source
 
-__all__ = ["SOURCES", "SourceOptions", "create_source", "list_sources"]
-
-#: Built-in sources, imported only when asked for.
-SOURCES: Final[dict[str, str]] = {
-    "stac": "stac_bridge.harvest.stac:create",
-    "capella": "stac_bridge.harvest.capella:create",
-    "opensearch": "stac_bridge.harvest.opensearch:create",
-    "byoc": "stac_bridge.harvest.byoc:create",
-    "descartes": "stac_bridge.harvest.descartes:create",
-}
-
+__all__ = ["SourceOptions", "create_source", "list_sources"]
 
 @dataclass(frozen=True)
 class SourceOptions:
@@ -56,21 +44,21 @@ class SourceOptions:
 
 
 def list_sources() -> list[str]:
-    """The names of the built-in sources."""
-    return sorted(SOURCES)
+    """The names of the installed providers that can be harvested."""
+    from stac_bridge.plugin import providers
+
+    return [name for name, provider in providers().items() if provider.source is not None]
 
 
 def create_source(name: str, options: SourceOptions) -> Source:
-    """The source ``name``, set up with ``options``.
+    """The harvest source of the provider ``name``, set up with ``options``.
 
     Raises:
-        ConfigError: no source has that name, or it could not be loaded.
+        ConfigError: no provider has that name, or it cannot be harvested.
     """
-    if name not in SOURCES:
+    from stac_bridge.plugin import providers
+
+    provider = providers().get(name)
+    if provider is None or provider.source is None:
         raise ConfigError(f"no harvest source named {name!r}; known: {', '.join(list_sources())}")
-    module_name, _, attr = SOURCES[name].partition(":")
-    try:
-        factory: Callable[[SourceOptions], Source] = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"source {name!r} could not be loaded from {SOURCES[name]}: {exc}") from exc
-    return factory(options)
+    return provider.source(options)

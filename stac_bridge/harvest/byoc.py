@@ -31,7 +31,7 @@ from stac_bridge.errors import ConfigError, ProviderError
 from stac_bridge.harvest import SourceOptions
 from stac_bridge.harvest.engine import Page
 from stac_bridge.harvest.http import HttpClient, HttpSource, OAuth2ClientCredentials, create_client
-from stac_bridge.registry import ProviderRecord
+from stac_bridge.registry import Kind, ProviderRecord
 from stac_bridge.transforms.byoc import COLLECTION_ID_PREFIX
 
 __all__ = ["ByocSource", "create"]
@@ -81,7 +81,7 @@ class ByocSource(HttpSource):
 
     def collection_records(self) -> list[ProviderRecord]:
         """The harvested collections, as the API sends them (all of the account's when none were named)."""
-        return [ProviderRecord("collection", self._collection(cid)) for cid in self._collection_ids()]
+        return [ProviderRecord(Kind.COLLECTION, self._collection(cid)) for cid in self._collection_ids()]
 
     def start(self, since: dt.datetime | None) -> dict[str, Any]:
         """The first page of tiles of the first collection."""
@@ -110,7 +110,7 @@ class ByocSource(HttpSource):
                 remaining, token = remaining[1:], None
             if tiles:
                 collection = self._collection(current)
-                records = [ProviderRecord("tile", tile, {"collection": collection}) for tile in tiles]
+                records = [ProviderRecord(Kind.TILE, tile, {"collection": collection}) for tile in tiles]
                 following = {"collections": remaining, "token": token} if remaining else None
                 return Page(records, following)
         return Page([])

@@ -37,9 +37,10 @@ from stac_bridge.errors import ConfigError, ProviderError
 from stac_bridge.harvest import SourceOptions
 from stac_bridge.harvest.engine import Page
 from stac_bridge.harvest.http import ApiKey, BearerToken, HttpClient, HttpSource, create_client
+from stac_bridge.search import parse_datetime_interval
 from stac_bridge.transforms import capella
 from stac_bridge.transforms._common import format_datetime, parse_datetime
-from stac_bridge.transforms.capella_query import DEFAULT_LIMIT, MAX_PAGE_SIZE
+from stac_bridge.transforms.capella_query import DEFAULT_LIMIT, MAX_PAGE_SIZE, stac_to_search_body
 
 __all__ = ["API_KEY_ENV", "DEFAULT_URL", "TOKEN_ENV", "CapellaSource", "create", "credentials"]
 
@@ -275,8 +276,18 @@ def create(options: SourceOptions) -> CapellaSource:
 
     ``options.url`` defaults to ``https://api.capellaspace.com``; credentials come from ``CAPELLA_API_KEY``
     or ``CAPELLA_TOKEN``. ``options.extra`` may hold ``headers`` (sent with every request), ``query`` (Capella
-    query filters), ``max_results`` and ``task_page_size``.
+    query filters), ``filter`` (a CQL2 filter, text or JSON, translated to query filters by
+    :func:`~stac_bridge.transforms.capella_query.stac_to_search_body`), ``max_results`` and ``task_page_size``.
+
+    Raises:
+        UntranslatableQueryError: the filter has a part Capella's query cannot say.
     """
+    query = dict(options.extra.get("query") or {})
+    if options.extra.get("filter") is not None:
+        expression = options.extra["filter"]
+        language = "cql2-text" if isinstance(expression, str) else "cql2-json"
+        translated = stac_to_search_body({"filter": expression, "filter-lang": language}).get("query", {})
+        query = {**translated, **query}
     client = create_client(auth=credentials(), timeout=options.timeout, retry=options.retry,
                            headers=options.extra.get("headers"))
     return CapellaSource(
@@ -286,7 +297,7 @@ def create(options: SourceOptions) -> CapellaSource:
         bbox=options.bbox,
         datetime=options.datetime,
         limit=options.page_size or DEFAULT_LIMIT,
-        query=options.extra.get("query"),
+        query=query,
         max_results=int(options.extra.get("max_results", MAX_RESULTS)),
         task_page_size=min(int(options.extra.get("task_page_size", TASK_PAGE_SIZE)), MAX_TASK_PAGE_SIZE),
     )
@@ -347,14 +358,11 @@ def _window(datetime: str | None) -> Window:
     """``[start, end]`` of a STAC datetime or interval, ``None`` for an open end."""
     if not datetime:
         return [None, None]
-    start, slash, end = datetime.partition("/")
-    if not slash:
-        end = start
     try:
-        bounds = [None if part in _OPEN else format_datetime(parse_datetime(part)) for part in (start, end)]
+        start, end = parse_datetime_interval(datetime).bounds()
     except ValueError as exc:
-        raise ConfigError(f"not a datetime or interval: {datetime!r}") from exc
-    return bounds
+        raise ConfigError(str(exc)) from exc
+    return [start, end]
 
 
 def _interval(window: Sequence[str | None]) -> str | None:

@@ -48,8 +48,9 @@ from stac_bridge.errors import ConfigError, ProviderError
 from stac_bridge.harvest import SourceOptions
 from stac_bridge.harvest.engine import Page
 from stac_bridge.harvest.http import BearerToken, HttpClient, HttpSource, create_client
-from stac_bridge.registry import ProviderRecord
-from stac_bridge.transforms._common import format_datetime, parse_datetime, shift_decimal
+from stac_bridge.registry import Kind, ProviderRecord, RecordContext
+from stac_bridge.search import parse_datetime_interval
+from stac_bridge.transforms._common import format_datetime, shift_decimal
 
 __all__ = ["DEFAULT_METADATA_URL", "DEFAULT_V2_URL", "TOKEN_ENV", "DescartesSource", "ImageFilter", "create"]
 
@@ -265,7 +266,7 @@ class DescartesSource(HttpSource):
 
     def collection_records(self) -> list[ProviderRecord]:
         """Each product as the API sends it, with its bands in ``context["bands"]``."""
-        return [ProviderRecord("product", product, {"bands": bands})
+        return [ProviderRecord(Kind.PRODUCT, product, {"bands": list(bands)})
                 for product, bands in (self.context(pid) for pid in self.products)]
 
     def context(self, product_id: str) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]]:
@@ -305,9 +306,9 @@ class DescartesSource(HttpSource):
                 remaining = remaining[1:]
             if records:
                 product, bands = self.context(product_id)
-                context = {"product": product, "bands": bands}
+                context: RecordContext = {"product": product, "bands": list(bands)}
                 following = {"products": remaining, "request": request, "since": since} if remaining else None
-                return Page([ProviderRecord("image", record, context) for record in records], following)
+                return Page([ProviderRecord(Kind.IMAGE, record, context) for record in records], following)
         return Page([])
 
 
@@ -375,18 +376,10 @@ def _interval(text: str) -> tuple[str | None, str | None]:
     Raises:
         ConfigError: a bound is not a datetime.
     """
-    first, slash, second = text.partition("/")
-    bounds = (first, second) if slash else (first, first)
-
-    def bound(value: str) -> str | None:
-        if value.strip() in ("", ".."):
-            return None
-        try:
-            return format_datetime(parse_datetime(value))
-        except ValueError as exc:
-            raise ConfigError(f"not an RFC 3339 datetime or interval: {text!r}") from exc
-
-    return bound(bounds[0]), bound(bounds[1])
+    try:
+        return parse_datetime_interval(text).bounds()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _expiry(token: str) -> float | None:

@@ -103,8 +103,8 @@ class Source(Protocol):
     ``json.dumps`` round trip, and a position of an earlier process must still be fetchable.
 
     Attributes:
-        name: The source's registry name (``stac_bridge.harvest.SOURCES``), e.g. ``"stac"``.
-        adapter: The adapter (``stac_bridge.registry``) whose ``classify``/``to_stac`` turn the raw records
+        name: The source's name, e.g. ``"stac"``.
+        adapter: The provider (:mod:`stac_bridge.plugin`) whose adapter's ``classify``/``to_stac`` turn the raw records
             into STAC; sources may instead yield :class:`ProviderRecord` objects that carry their context.
     """
 
@@ -287,8 +287,7 @@ class _AdapterTransform:
         if not self.reverse:
             return adapter.to_stac(raw if isinstance(raw, ProviderRecord) else adapter.classify(raw))
         stac = raw.data if isinstance(raw, ProviderRecord) else raw
-        export: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = getattr(adapter, "export_records", None)
-        return export(stac) if export is not None else adapter.from_stac(stac)
+        return adapter.export_records(stac)
 
 
 def adapter_transform(adapter: Adapter | str) -> Transform:
@@ -301,9 +300,8 @@ def adapter_transform(adapter: Adapter | str) -> Transform:
 def export_transform(adapter: Adapter | str) -> Transform:
     """STAC dicts back to the provider's records through the adapter.
 
-    An adapter whose provider is written to through calls rather than records (Descartes Labs'
-    ``add_product``/``add_band``/``add_image``) may define ``export_records(stac) -> list[dict]``, used
-    instead of ``from_stac``.
+    Through the adapter's ``export_records`` (one record for most providers; Descartes Labs' calls
+    ``add_product``/``add_band``/``add_image``, written to through its client rather than as records).
     """
     transform = _AdapterTransform(adapter, reverse=True)
     transform._get()

@@ -6,96 +6,39 @@ line). ndjson is streamed, so files of any length convert in bounded memory; a J
 ``-`` reads stdin.
 
 Records are read in order, and some need others to be translated (a BYOC tile its collection, a Descartes
-Labs image its product and bands). Each record is classified by the adapter, and an adapter that has a
-``link(records) -> records`` method (see :class:`Linker`) then gives each record its context from the ones
-before it: list the files of collections, products and bands before those of tiles and images.
+Labs image its product and bands). Each record is classified by the adapter, whose
+:meth:`~stac_bridge.registry.Adapter.link` then gives each record its context from the ones before it: list
+the files of collections, products and bands before those of tiles and images.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
-import json
-import sys
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO, Any, Final, Protocol, runtime_checkable
+from typing import Any, Final
 
 from stac_bridge.errors import ConfigError, TransformError
 from stac_bridge.harvest.engine import Page, Raw
+from stac_bridge.jsonfiles import Unreadable, read_json_objects
 from stac_bridge.registry import Adapter, ProviderRecord, get_adapter
 
-__all__ = ["FileSource", "Linker", "read_records"]
+__all__ = ["FileSource", "read_records"]
 
 PAGE_SIZE: Final = 500
 
 
 def read_records(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Every record in a JSON or ndjson file (``-`` for stdin), in order.
+    """Every record in a JSON or ndjson file (``-`` for stdin), in order (read by :mod:`stac_bridge.jsonfiles`).
 
     Raises:
         ConfigError: the file cannot be read or is not JSON (naming the file and the line).
     """
-    name = str(path)
-    with _open(name) as handle:
-        first = handle.readline()
-        try:
-            document = json.loads(first) if first.strip() else None
-        except ValueError:
-            # Not a whole document on its first line: one (pretty-printed) JSON document.
-            yield from _records(_parse(first + handle.read(), name), name)
-            return
-        if document is not None:
-            yield from _records(document, name)
-        for number, line in enumerate(handle, start=2):
-            if line.strip():
-                yield from _records(_parse(line, f"{name}:{number}"), name)
-
-
-def _open(name: str) -> AbstractContextManager[IO[str]]:
-    if name == "-":
-        return contextlib.nullcontext(sys.stdin)
-    try:
-        return open(name, encoding="utf-8")  # noqa: SIM115 - the caller's with closes it
-    except OSError as exc:
-        raise ConfigError(f"cannot read {name}: {exc}") from exc
-
-
-def _parse(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ConfigError(f"{where} is not JSON: {exc}") from exc
-
-
-def _records(document: Any, name: str) -> Iterator[dict[str, Any]]:
-    if isinstance(document, list):
-        for entry in document:
-            yield from _records(entry, name)
-    elif isinstance(document, dict):
-        envelope = document.get("features") if document.get("type") == "FeatureCollection" else document.get("data")
-        if isinstance(envelope, list):
-            yield from _records(envelope, name)
-        else:
-            yield document
-    else:
-        raise ConfigError(f"{name} holds {type(document).__name__}, not JSON objects")
-
-
-@runtime_checkable
-class Linker(Protocol):
-    """An adapter that gives records read in order the context their transform needs."""
-
-    def link(self, records: Iterable[Raw]) -> Iterator[Raw]:
-        """Yield ``records`` with their context (:class:`~stac_bridge.registry.ProviderRecord` ``context``).
-
-        A linker may hold records back until their context is complete (a product until its bands are read)
-        and drop those that are only context (bands); records it does not know (raw mappings that could not
-        be classified) pass through unchanged, for the transform to refuse with its reason.
-        """
-        ...
+    for entry in read_json_objects([path]):
+        if isinstance(entry, Unreadable):
+            raise ConfigError(str(entry))
+        yield entry
 
 
 def _classified(records: Iterable[Raw], adapter: Adapter) -> Iterator[Raw]:
@@ -135,8 +78,7 @@ class FileSource:
         if classify:
             resolved = get_adapter(adapter)
             records = _classified(records, resolved)
-            if isinstance(resolved, Linker):
-                records = resolved.link(records)
+            records = resolved.link(records)
         self._records = records
         self._page = 0
 

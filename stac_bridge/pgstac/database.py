@@ -549,7 +549,31 @@ def migrate(url: str) -> str:
             "SELECT pgstac.upsert_queryables(%s::jsonb, NULL, %s::text[], false)",
             (QUERYABLES_PATH.read_text(), list(INDEXED_QUERYABLES)),
         )
+        declared = provider_queryables()
+        if declared:  # the installed providers' own (a third party's): the catalog's file names the built-ins'
+            conn.execute("SELECT pgstac.upsert_queryables(%s::jsonb, NULL, NULL, false)",
+                         (json.dumps({"type": "object", "properties": declared}),))
     return version
+
+
+def provider_queryables() -> dict[str, Any]:
+    """The queryables the installed providers declare that the catalog's own file does not name, by name."""
+    from stac_bridge.errors import ConfigError
+    from stac_bridge.plugin import providers
+
+    named = json.loads(QUERYABLES_PATH.read_text())["properties"]
+    try:
+        installed = providers()
+    except ConfigError as exc:  # a broken install: the catalog still gets its own queryables
+        log.warning("no provider queryables: %s", exc)
+        return {}
+    found: dict[str, Any] = {}
+    for provider in installed.values():
+        if provider.queryables is not None:
+            for name, schema in provider.queryables().get("properties", {}).items():
+                if name not in named:
+                    found.setdefault(name, schema)
+    return found
 
 
 def pgstac_version(url: str) -> str | None:

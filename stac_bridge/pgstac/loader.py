@@ -1,19 +1,21 @@
 """Load STAC Collections and Items into pgstac, idempotently, one transaction per batch.
 
-Items go through pypgstac's own item formatting (dehydration against the collection's base item, partition
-routing), then each batch is written in a single transaction. Bad records fail one by one, never their batch:
-what can be checked here (JSON, ids, datetimes, footprints, collections) is checked before writing, and a
-batch the database still refuses is split in halves, each written on its own, until the items it refuses are
-found. Within a batch the last of several items with the same id wins. An upsert only rewrites rows whose
-content changed, so loading the same file twice changes nothing, and the summary tells loaded (new or
-changed) from unchanged; it is kept when a load stops on an error (:class:`LoadInterrupted`).
+Items go through pypgstac's public item formatting (``Loader.format_item``: dehydration against the
+collection's base item), then each batch is written in a single transaction the way pgstac's own staging
+tables write (its ``check_partition`` makes the partitions; no private pypgstac name is used). Bad records
+fail one by one, never their batch: what can be checked here (JSON, ids, datetimes, footprints, collections)
+is checked before writing, and a batch the database still refuses is split in halves, each written on its own,
+until the items it refuses are found. Within a batch the last of several items with the same id wins. An
+upsert only rewrites rows whose content changed, so loading the same file twice changes nothing, and the
+summary tells loaded (new or changed) from unchanged; it is kept when a load stops on an error
+(:class:`LoadInterrupted`).
 
-What the STAC API does not serve is kept in pgstac's ``private`` column (never hydrated into search
-results): an object's ledger (``stac_bridge:ledger``, the transforms' round-trip bookkeeping), its provenance
-tag (``stac_bridge:source``) and, for a collection, the extent its transform wrote (``stac_bridge:extent``). The
-served extent is computed from the collection's items after each load (antimeridian-aware); the compatible
-endpoints and the source routes join the rest back in (:mod:`stac_bridge.server.search`), so a provider record
-comes back exactly.
+What the STAC API does not serve is kept in pgstac's ``private`` column (never
+hydrated into search results): an object's ledger (``stac_bridge:ledger``, the transforms' round-trip
+bookkeeping), its provenance tag (``stac_bridge:source``) and, for a collection, the extent its transform
+wrote (``stac_bridge:extent``). The served extent is computed from the collection's items after each load
+(antimeridian-aware); the compatible endpoints and the source routes join the rest back in
+(:mod:`stac_bridge.server.search`), so a provider record comes back exactly.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import psycopg
 from psycopg import sql
 
 from stac_bridge.errors import LoadError
+from stac_bridge.jsonfiles import Unreadable, read_json_objects
 
 __all__ = ["LoadInterrupted", "LoadSummary", "PgstacLoader", "Mode", "read_stac"]
 
@@ -123,10 +126,7 @@ class LoadInterrupted(LoadError):
 def read_stac(
     paths: Iterable[str | Path], *, on_error: Callable[[str, str], None] | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Every STAC object in files and directories, in order.
-
-    JSON files may hold one object, a list, or a FeatureCollection; ndjson files one object a line;
-    directories are searched recursively for ``*.json``, ``*.ndjson`` and ``*.jsonl``.
+    """Every STAC object in files and directories, in order (read by :mod:`stac_bridge.jsonfiles`).
 
     Args:
         paths: Files and directories.
@@ -134,79 +134,16 @@ def read_stac(
             something other than objects; it is skipped and reading goes on. Without it, such input raises.
 
     Raises:
-        LoadError: a file or line is not JSON, naming the file and the line (only without ``on_error``).
+        LoadError: a file cannot be opened, or (only without ``on_error``) a file or line is not JSON, naming
+            the file and the line.
     """
-    for entry in _read(paths):
-        if isinstance(entry, _Unreadable):
-            if on_error is None:
-                raise LoadError(f"{entry.where} {entry.reason}")
-            on_error(entry.where, entry.reason)
-        else:
+    for entry in read_json_objects(paths):
+        if not isinstance(entry, Unreadable):
             yield entry
-
-
-@dataclass(frozen=True)
-class _Unreadable:
-    """A file or an ndjson line that holds no STAC object."""
-
-    where: str
-    reason: str
-
-
-def _read(paths: Iterable[str | Path]) -> Iterator[dict[str, Any] | _Unreadable]:
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            yield from _read(sorted(p for p in path.rglob("*") if p.suffix in (".json", ".ndjson", ".jsonl")))
-            continue
-        try:
-            handle = path.open(encoding="utf-8")
-        except OSError as exc:
-            raise LoadError(f"cannot read {path}: {exc}") from exc
-        with handle:
-            first = handle.read(1)
-            while first.isspace():
-                first = handle.read(1)
-            handle.seek(0)
-            if first == "[" or (first == "{" and not _is_ndjson(path)):
-                yield from _documents(str(path), handle.read())
-            else:
-                for number, line in enumerate(handle, start=1):
-                    if line.strip():
-                        yield from _documents(f"{path}:{number}", line)
-
-
-def _documents(where: str, text: str) -> Iterator[dict[str, Any] | _Unreadable]:
-    try:
-        document = json.loads(text)
-    except ValueError as exc:
-        yield _Unreadable(where, f"is not valid JSON: {exc}")
-        return
-    yield from _objects_of(where, document)
-
-
-def _is_ndjson(path: Path) -> bool:
-    if path.suffix in (".ndjson", ".jsonl"):
-        return True
-    with path.open(encoding="utf-8") as handle:
-        first_line = handle.readline()
-    try:
-        json.loads(first_line)
-    except ValueError:
-        return False
-    return bool(handle) and path.stat().st_size > len(first_line.encode()) + 1
-
-
-def _objects_of(where: str, document: Any) -> Iterator[dict[str, Any] | _Unreadable]:
-    if isinstance(document, list):
-        for entry in document:
-            yield from _objects_of(where, entry)
-    elif isinstance(document, dict) and document.get("type") == "FeatureCollection":
-        yield from _objects_of(where, document.get("features", []))
-    elif isinstance(document, dict):
-        yield document
-    else:
-        yield _Unreadable(where, f"holds something that is not a STAC object: {json.dumps(document)[:80]}")
+        elif on_error is None or entry.fatal:
+            raise LoadError(str(entry))
+        else:
+            on_error(entry.where, entry.reason)
 
 
 class PgstacLoader:
@@ -437,11 +374,8 @@ class PgstacLoader:
         try:
             written = self._write_rows([dict(row) for _, row in rows])
         except psycopg.OperationalError as exc:  # the connection, not the rows
-            self._pypgstac._partition_cache = {}
             raise LoadError(f"the database failed: {_first_line(exc)}") from exc
-        except psycopg.Error as exc:
-            # The transaction is rolled back: the partition bounds pypgstac cached may be wrong now.
-            self._pypgstac._partition_cache = {}
+        except psycopg.Error as exc:  # rolled back, partitions included
             if len(rows) == 1:
                 index, row = rows[0]
                 reason = f"the database refused it: {_first_line(exc)}"
@@ -464,54 +398,24 @@ class PgstacLoader:
         return {r[0] for r in rows}
 
     def _write_rows(self, rows: list[dict[str, Any]]) -> int:
-        for row in rows:
-            row["partition"] = self._pypgstac._partition_update(row)
-        rows.sort(key=lambda r: str(r["partition"]))
-        written = 0
+        """Write formatted rows in one transaction the way pgstac's own staging tables do; how many changed.
+
+        The rows are copied to a temporary table, pgstac's ``check_partition`` makes (or widens) the partition
+        of each collection and time bucket, and the rows go into ``items``, which routes them. Under upsert, a
+        row whose content changed is deleted first (pgstac's ``items_staging_upsert``), so an unchanged row is
+        neither rewritten nor counted.
+        """
         conn = self._conn
         with conn.transaction(), conn.cursor() as cur:
-            for name, group in itertools.groupby(rows, key=lambda r: str(r["partition"])):
-                partition = self._pypgstac._partition_cache[name]
-                if partition.requires_update:
-                    cur.execute(
-                        "SELECT check_partition(%s, tstzrange(%s, %s, '[]'), tstzrange(%s, %s, '[]'))",
-                        (
-                            partition.collection,
-                            partition.datetime_range_min,
-                            partition.datetime_range_max,
-                            partition.end_datetime_range_min,
-                            partition.end_datetime_range_max,
-                        ),
-                    )
-                written += self._write_partition(cur, name, list(group))
-        for partition in self._pypgstac._partition_cache.values():
-            partition.requires_update = False
-        return written
-
-    def _write_partition(self, cur: psycopg.Cursor[Any], partition: str, rows: list[dict[str, Any]]) -> int:
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS stac_bridge_ingest (LIKE items) ON COMMIT DELETE ROWS; "
-            "TRUNCATE stac_bridge_ingest"
-        )
-        columns = "(id, collection, datetime, end_datetime, geometry, content, private)"
-        with cur.copy(f"COPY stac_bridge_ingest {columns} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((
-                    row["id"], row["collection"], row["datetime"], row["end_datetime"],
-                    row["geometry"], row["content"], row.get("private"),
-                ))
-        target = sql.Identifier(partition)
-        if self.mode == "insert-ignore":
-            query = sql.SQL("INSERT INTO {} SELECT * FROM stac_bridge_ingest ON CONFLICT DO NOTHING").format(target)
-        else:
-            query = sql.SQL(
-                "INSERT INTO {} AS t SELECT * FROM stac_bridge_ingest ON CONFLICT (id) DO UPDATE SET "
-                "datetime = EXCLUDED.datetime, end_datetime = EXCLUDED.end_datetime, "
-                "geometry = EXCLUDED.geometry, collection = EXCLUDED.collection, content = EXCLUDED.content "
-                "WHERE t IS DISTINCT FROM EXCLUDED"
-            ).format(target)
-        cur.execute(query)
-        return max(cur.rowcount, 0)
+            cur.execute(_INGEST_TABLE_SQL)
+            with cur.copy(f"COPY stac_bridge_ingest {_INGEST_COLUMNS} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(tuple(row.get(column) for column in _INGEST_COLUMN_NAMES))
+            cur.execute(_PARTITIONS_SQL)
+            if self.mode == "upsert":
+                cur.execute(_DELETE_CHANGED_SQL)
+            cur.execute("INSERT INTO items SELECT * FROM stac_bridge_ingest ON CONFLICT DO NOTHING")
+            return max(cur.rowcount, 0)
 
     # -- reading back ------------------------------------------------------------------------------------
 
@@ -523,6 +427,37 @@ class PgstacLoader:
             row = self._conn.execute("SELECT count(*) FROM items WHERE collection = %s", (collection,)).fetchone()
         return int(row[0]) if row else 0
 
+
+_INGEST_COLUMN_NAMES: Final = ("id", "collection", "datetime", "end_datetime", "geometry", "content", "private")
+_INGEST_COLUMNS: Final = f"({', '.join(_INGEST_COLUMN_NAMES)})"
+_INGEST_TABLE_SQL: Final = (
+    "CREATE TEMP TABLE IF NOT EXISTS stac_bridge_ingest (LIKE items) ON COMMIT DELETE ROWS; TRUNCATE stac_bridge_ingest"
+)
+#: The partitions of the rows, made or widened by pgstac's ``check_partition``, one call per collection and time
+#: bucket, in a fixed order (it holds DDL and row locks until commit): the query of pgstac's own
+#: ``items_staging_triggerfunc``.
+_PARTITIONS_SQL: Final = """
+SELECT check_partition(collection, dtrange, edtrange) FROM (
+    SELECT i.collection,
+           COALESCE(date_trunc(c.partition_trunc::text, i.datetime), '-infinity') AS bucket,
+           tstzrange(min(i.datetime), max(i.datetime), '[]') AS dtrange,
+           tstzrange(min(i.end_datetime), max(i.end_datetime), '[]') AS edtrange
+    FROM stac_bridge_ingest i JOIN collections c ON c.id = i.collection
+    GROUP BY 1, 2 ORDER BY 1, 2
+) buckets
+"""
+#: The rows that changed, deleted before the insert (locked in a fixed order first, as pgstac's upsert does, so
+#: that concurrent loads of overlapping ids cannot deadlock).
+_DELETE_CHANGED_SQL: Final = """
+WITH locked AS (
+    SELECT o.collection, o.id
+    FROM stac_bridge_ingest s JOIN items o ON o.id = s.id AND o.collection = s.collection
+    WHERE o IS DISTINCT FROM s
+    ORDER BY o.collection, o.id
+    FOR UPDATE OF o
+)
+DELETE FROM items i USING locked l WHERE i.collection = l.collection AND i.id = l.id
+"""
 
 _EXTENT_SQL: Final = """
 WITH spans AS (

@@ -15,14 +15,13 @@ What is ours here, and why:
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, FastAPI
@@ -34,18 +33,15 @@ from stac_bridge.server import source as source_routes
 from stac_bridge.server.guards import BodyLimitMiddleware, RequestGuardMiddleware
 from stac_bridge.server.settings import ServerSettings
 
+if TYPE_CHECKING:
+    from stac_bridge.plugin import Endpoint
+
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
-#: POST routes that only read: open without a key.
-READ_ONLY_POSTS: Final = frozenset({"/search", "/capella/catalog/search"})
-#: Provider-compatible endpoints over the same catalog: mount prefix -> ``"module:factory"``, where the factory
-#: takes the :class:`ServerSettings` and returns a :class:`fastapi.APIRouter` (imported when the app is built).
-COMPATIBLE_ENDPOINTS: Final[dict[str, str]] = {
-    "/capella": "stac_bridge.server.capella:create_router",
-    "/opensearch": "stac_bridge.server.opensearch:create_router",
-}
+#: POST routes of the STAC API that only read: open without a key (the providers' endpoints declare theirs).
+READ_ONLY_POSTS: Final = frozenset({"/search"})
 _WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Ids reach URLs as path segments: only what breaks a path is refused (provider ids such as Descartes Labs'
 # "landsat:LC08:PRE:TOAR" carry colons, which stac-fastapi's default list refuses).
@@ -111,10 +107,11 @@ class CollapseSlashesMiddleware:
         await self.app(scope, receive, send)
 
 
-def _router(target: str, settings: ServerSettings) -> APIRouter:
-    module_name, _, attr = target.partition(":")
-    factory: Callable[[ServerSettings], APIRouter] = getattr(importlib.import_module(module_name), attr)
-    return factory(settings)
+def _endpoints() -> list[Endpoint]:
+    """The provider-compatible endpoints the installed providers declare (:mod:`stac_bridge.plugin`)."""
+    from stac_bridge.plugin import providers
+
+    return [p.endpoint for p in providers().values() if p.endpoint is not None]
 
 
 def create_app(settings: ServerSettings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -182,8 +179,10 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     app.add_api_route(HEALTH_PATH, faults.health_check, methods=["GET"], tags=["Liveliness/Readiness"],
                       summary="Whether the API and its database are usable, and if not, why")
     app.router.routes.insert(0, app.router.routes.pop())
-    for prefix, target in COMPATIBLE_ENDPOINTS.items():
-        app.include_router(_router(target, settings), prefix=prefix)
+    endpoints = _endpoints()
+    for endpoint in endpoints:
+        router: APIRouter = endpoint.create_router(settings)
+        app.include_router(router, prefix=endpoint.prefix)
     app.include_router(source_routes.create_router())
     if settings.files_dir is not None:
         from starlette.staticfiles import StaticFiles
@@ -197,7 +196,7 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
         app.add_middleware(
             ApiKeyMiddleware,
             api_key=settings.api_key.get_secret_value(),
-            read_only_posts=READ_ONLY_POSTS,
+            read_only_posts=READ_ONLY_POSTS.union(*(e.open_posts() for e in endpoints)),
         )
     app.add_middleware(CollapseSlashesMiddleware)  # added last: the outermost, before auth and routing
     return app

@@ -34,6 +34,7 @@ from starlette.responses import JSONResponse
 
 from stac_bridge.errors import TransformError, UntranslatableQueryError
 from stac_bridge.server.guards import bbox_problem
+from stac_bridge.server.paging import page_links
 from stac_bridge.server.search import attach_collection_ledgers, pgstac_collection_search, search_page
 from stac_bridge.server.settings import ServerSettings
 from stac_bridge.transforms import opensearch, opensearch_query
@@ -260,8 +261,8 @@ def _bad_request(exc: UntranslatableQueryError) -> JSONResponse:
 
 
 def _answer(request: Request, features: list[dict[str, Any]], total: int, start: int, count: int) -> JSONResponse:
-    links = opensearch_query.page_links(str(request.url.replace(query="")), request.query_params.multi_items(),
-                                        start=start, count=count, total=total, media_type=MEDIA_TYPE)
+    links = page_links(str(request.url.replace(query="")), request.query_params.multi_items(),
+                       start=start, count=count, total=total, media_type=MEDIA_TYPE)
     return JSONResponse(
         {
             "type": "FeatureCollection",

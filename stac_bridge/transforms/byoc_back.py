@@ -15,7 +15,7 @@ import pystac
 from pystac.extensions.projection import CODE_PROP, GEOM_PROP
 
 from stac_bridge.errors import TransformError
-from stac_bridge.registry import ProviderRecord
+from stac_bridge.registry import AdapterBase, ProviderRecord
 from stac_bridge.transforms import byoc_geometry as geo
 from stac_bridge.transforms._common import epsg_code
 from stac_bridge.transforms._plain import copy_json, format_datetime, parse_datetime
@@ -287,7 +287,7 @@ _ToStac = Callable[..., dict[str, Any]]
 _FromStac = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
-class ByocAdapter:
+class ByocAdapter(AdapterBase):
     """The BYOC transforms under the registry's interface: records are collections or tiles.
 
     Args:

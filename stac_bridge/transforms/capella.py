@@ -27,7 +27,7 @@ import pystac.extensions.sat as sat
 import pystac.extensions.view as view
 
 from stac_bridge.errors import TransformError
-from stac_bridge.registry import ProviderRecord
+from stac_bridge.registry import AdapterBase, ProviderRecord
 from stac_bridge.transforms import _common, kernel
 from stac_bridge.transforms._plain import copy_json
 from stac_bridge.transforms.capella_collections import (
@@ -500,7 +500,7 @@ def _links_back(links: list[Any]) -> list[Any]:
 
 # --- the adapter ------------------------------------------------------------------------------------------
 
-class CapellaAdapter:
+class CapellaAdapter(AdapterBase):
     """Capella catalog items and tasking requests under the :class:`~stac_bridge.registry.Adapter` API."""
 
     name = PROVIDER

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from stac_bridge.errors import TransformError
+from stac_bridge.errors import TransformError, UntranslatableQueryError
+from stac_bridge.search import OPEN, Search, TimeInterval, parse_datetime_interval
 from stac_bridge.transforms import _common
 
-__all__ = ["TranslatedSearch", "search_body_to_stac"]
+__all__ = ["TranslatedSearch", "search_body_to_stac", "stac_to_search_body"]
 
 PROVIDER: Final = "capella"
 
@@ -166,13 +167,12 @@ def _value(path: str, field: str, operator: str, value: Any) -> Any:
     if field == DATETIME:
         if operator == "in":
             raise _error(path, "datetime takes eq, gt, gte, lt or lte")
-        text = _datetime_text(path, value)
-        if "/" in text:
+        start, end = _datetime_interval(path, value).bounds()
+        if "/" in value:
             if operator != "eq":
                 raise _error(path, "an interval only goes with eq")
-            start, _, end = text.partition("/")
-            return {"interval": [start if start else "..", end if end else ".."]}
-        return {"timestamp": text}
+            return {"interval": [start or OPEN, end or OPEN]}
+        return {"timestamp": start}
     if field == "proj:epsg":
         if operator not in ("eq", "in"):
             raise _error(path, "proj:epsg becomes the string proj:code, which has no order: use eq or in")
@@ -187,22 +187,23 @@ def _value(path: str, field: str, operator: str, value: Any) -> Any:
     return value
 
 
-def _datetime_text(path: str, value: Any) -> str:
+def _datetime_interval(path: str, value: Any) -> TimeInterval:
     if not isinstance(value, str) or not value:
         raise _error(path, "must be an RFC 3339 datetime or an a/b interval")
-    parts = value.split("/")
-    if len(parts) > 2:
-        raise _error(path, f"is not a datetime or interval: {value!r}")
-    out = []
-    for part in parts:
-        if part in ("", ".."):
-            out.append(part)
-            continue
-        try:
-            out.append(_common.format_datetime(_common.parse_datetime(part)))
-        except ValueError as exc:
-            raise _error(path, f"is not an RFC 3339 datetime: {part!r}") from exc
-    return "/".join(out)
+    try:
+        return parse_datetime_interval(value)
+    except ValueError as exc:
+        raise _error(path, str(exc)) from exc
+
+
+def _datetime_text(path: str, value: Any) -> str:
+    """The datetime or interval in RFC 3339 (UTC), an open end as the client wrote it (``..`` or nothing)."""
+    interval = _datetime_interval(path, value)
+    start, end = interval.bounds()
+    if "/" not in value:
+        return str(start)
+    given_start, _, given_end = value.partition("/")
+    return f"{start or given_start}/{end or given_end}"
 
 
 def _sortby(sortby: Any) -> list[dict[str, str]]:
@@ -231,3 +232,70 @@ def _positive_int(body: Mapping[str, Any], key: str, default: int) -> int:
 
 def _error(field: str | None, reason: str) -> TransformError:
     return TransformError(PROVIDER, None, field, reason)
+
+
+# --- STAC -> Capella ----------------------------------------------------------------------------------------
+
+#: CQL2 comparison operators -> the console client's query operators (the inverse of ``_OPERATORS``).
+_QUERY_OPERATORS: Final[dict[str, str]] = {cql2: capella for capella, cql2 in _OPERATORS.items()}
+#: Normalised STAC field -> Capella item field (the inverse of ``_FIELD_NAMES``).
+_CAPELLA_NAMES: Final[dict[str, str]] = {stac: capella for capella, stac in _FIELD_NAMES.items()}
+
+
+def stac_to_search_body(search: Mapping[str, Any]) -> dict[str, Any]:
+    """Translate a STAC item search to the body Capella's ``/catalog/search`` takes.
+
+    The inverse of :func:`search_body_to_stac`: ``collections``, ``ids``, ``bbox``, ``intersects``, ``datetime``,
+    ``limit`` and ``sortby`` pass through; a CQL2 filter (JSON or text) that is an ``and`` of comparisons (``=``,
+    ``<``, ``<=``, ``>``, ``>=``) and ``in`` on properties becomes ``query`` (``proj:code`` back to ``proj:epsg``
+    numbers, ``a_overlaps`` on an array field to ``in``).
+
+    Raises:
+        UntranslatableQueryError: a member or a filter part Capella's query cannot say, naming it.
+    """
+    parsed = Search.from_body({k: v for k, v in search.items() if k != SORTBY}, provider=PROVIDER)
+    if parsed.extra:
+        raise UntranslatableQueryError(PROVIDER, sorted(parsed.extra)[0], "has no Capella search equivalent")
+    body = {k: v for k, v in parsed.to_body().items() if k not in (FILTER, FILTER_LANG)}
+    if SORTBY in search:
+        body[SORTBY] = search[SORTBY]
+    if parsed.filter is not None:
+        query: dict[str, dict[str, Any]] = {}
+        clauses = parsed.filter["args"] if parsed.filter.get("op") == "and" else [parsed.filter]
+        for clause in clauses:
+            field, operator, value = _query_condition(clause)
+            if operator in query.setdefault(field, {}):
+                raise UntranslatableQueryError(PROVIDER, f"{FILTER}.{field}", f"has two {operator} conditions")
+            query[field][operator] = value
+        body[QUERY] = query
+    return body
+
+
+def _query_condition(clause: Any) -> tuple[str, str, Any]:
+    op = str(clause.get("op")) if isinstance(clause, Mapping) else "?"
+    args = clause.get("args") if isinstance(clause, Mapping) else None
+    if op in ("a_overlaps", "in") and isinstance(args, list) and len(args) == 2:
+        operator = "in"
+    elif op in _QUERY_OPERATORS and isinstance(args, list) and len(args) == 2:
+        operator = _QUERY_OPERATORS[op]
+    else:
+        raise UntranslatableQueryError(PROVIDER, f"{FILTER}.{op}", "Capella's query takes an and of comparisons "
+                                       "(=, <, <=, >, >=) and in")
+    prop, value = args
+    if not isinstance(prop, Mapping) or not isinstance(prop.get("property"), str) or isinstance(value, Mapping):
+        raise UntranslatableQueryError(PROVIDER, f"{FILTER}.{op}", "compares a property with a literal only")
+    name = str(prop["property"]).removeprefix("properties.")
+    field = _CAPELLA_NAMES.get(name, name)
+    if field == "proj:epsg":
+        try:
+            value = [_epsg(v) for v in value] if isinstance(value, list) else _epsg(value)
+        except ValueError as exc:
+            raise UntranslatableQueryError(PROVIDER, f"{FILTER}.proj:code", str(exc)) from exc
+    return field, operator, value
+
+
+def _epsg(code: Any) -> int:
+    text = str(code)
+    if not text.upper().startswith("EPSG:") or not text[5:].isdigit():
+        raise ValueError(f"{code!r} is not an EPSG code")
+    return int(text[5:])

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from stac_bridge.errors import TransformError
-from stac_bridge.registry import ProviderRecord
+from stac_bridge.registry import AdapterBase, ProviderRecord, RecordContext
 from stac_bridge.transforms.descartes_forms import BAND, FEATURE, IMAGE, PRODUCT, PROVIDER, str_id, unwrap
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ _BAND_HINTS: Final = frozenset({"dtype", "data_type", "srcband", "band_index", "
                                 "jpx_layer_index", "wavelength_center", "wavelength_nm_center"})
 
 
-class DescartesAdapter:
+class DescartesAdapter(AdapterBase):
     """DL Catalog products, bands and images (v1 and v2) under the :class:`~stac_bridge.registry.Adapter` API."""
 
     name = PROVIDER
@@ -157,7 +157,8 @@ class DescartesAdapter:
             else:
                 yield from release()
                 if record.kind == IMAGE and product_id in products and PRODUCT not in record.context:
-                    context = {PRODUCT: products[product_id], BANDS: bands.get(product_id, []), **record.context}
+                    context: RecordContext = {"product": products[product_id], "bands": bands.get(product_id, []),
+                                              **record.context}
                     record = ProviderRecord(IMAGE, record.data, context)
                 yield record
         yield from release()

@@ -33,7 +33,7 @@ from pystac.extensions.sat import ABSOLUTE_ORBIT_PROP, ORBIT_STATE_PROP, RELATIV
 from pystac.extensions.view import INCIDENCE_ANGLE_PROP, SUN_AZIMUTH_PROP, SUN_ELEVATION_PROP
 
 from stac_bridge.errors import TransformError
-from stac_bridge.registry import ProviderRecord
+from stac_bridge.registry import AdapterBase, ProviderRecord
 from stac_bridge.transforms._plain import copy_json
 from stac_bridge.transforms.kernel import (
     IDENTITY,
@@ -524,7 +524,7 @@ def _placeholder(value: Any) -> bool:
 _COLLECTION_MARKERS: Final = frozenset({"abstract", "keyword", "rights", "categories", "contactPoint"})
 
 
-class OpenSearchAdapter:
+class OpenSearchAdapter(AdapterBase):
     """The OpenSearch transforms under the :class:`~stac_bridge.registry.Adapter` interface."""
 
     name = PROVIDER

@@ -20,17 +20,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urlencode
 
 import shapely
 import shapely.geometry
 import shapely.wkt
 
 from stac_bridge.errors import UntranslatableQueryError
+from stac_bridge.search import cql2_json, parse_datetime_interval
 from stac_bridge.transforms import _common
 
 __all__ = [
-    "page_links",
     "Interval",
     "StacSearch",
     "cql2_text_to_json",
@@ -316,15 +315,17 @@ def _check_datetime(text: str, part: str) -> str:
 def _datetime_params(value: Any) -> dict[str, str]:
     if not isinstance(value, str):
         raise _error(S_DATETIME, "must be an RFC 3339 datetime or interval string")
-    if "/" not in value:
-        instant = _check_datetime(value, S_DATETIME)
-        return {P_START: instant, P_END: instant}
-    first, _, second = value.partition("/")
+    try:
+        interval = parse_datetime_interval(value)
+    except ValueError as exc:
+        raise _error(S_DATETIME, str(exc)) from None
+    # The client's own spelling of each bound goes on (OpenSearch reads RFC 3339 as STAC writes it).
+    given = value.split("/") if "/" in value else [value, value]
     out: dict[str, str] = {}
-    if first not in ("", ".."):
-        out[P_START] = _check_datetime(first, S_DATETIME)
-    if second not in ("", ".."):
-        out[P_END] = _check_datetime(second, S_DATETIME)
+    if interval.start is not None:
+        out[P_START] = given[0].strip()
+    if interval.end is not None:
+        out[P_END] = given[1].strip()
     return out
 
 
@@ -371,11 +372,19 @@ def _conjuncts(expression: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [expression]
 
 
+#: CQL2's spatial, temporal and array functions: OpenSearch parameters say none of them.
+_FUNCTION_PREFIXES: Final = ("s_", "t_", "a_")
+
+
 def _constrain(clause: Mapping[str, Any], numeric: dict[str, Interval], text: dict[str, set[str]]) -> None:
     op = str(clause.get("op", "")).lower()
     args = clause.get("args")
     if not isinstance(args, list) or not args:
         raise _error(f"filter.{op or '?'}", "is not a CQL2 expression with args")
+    if op in ("or", "not"):
+        raise _error(f"filter.{op}", "OpenSearch parameters combine only with AND")
+    if op.startswith(_FUNCTION_PREFIXES):
+        raise _error(f"filter.{op}", "functions cannot be translated (use bbox, intersects, datetime)")
     queryable = _property(args[0], op)
     if queryable in _NUMERIC:
         interval = _numeric_clause(op, args, queryable)
@@ -445,125 +454,21 @@ def _text_param(queryable: str, value: str) -> str:
     return value
 
 
-# --- CQL2 text (the simple forms) ---------------------------------------------------------------------------
-
-_TOKEN: Final = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-    r"|(?P<op><=|>=|<>|!=|=|<|>|\(|\)|,)|(?P<word>[A-Za-z_][\w:.]*|\"[^\"]+\"))"
-)
-_KEYWORDS: Final = frozenset({"AND", "OR", "NOT", "BETWEEN", "IN", "LIKE", "IS", "NULL", "TRUE", "FALSE"})
-
-
-def _tokens(text: str) -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        match = _TOKEN.match(text, pos)
-        if not match:
-            raise _error("filter", f"cannot read CQL2 text at {text[pos:pos + 20]!r}")
-        pos = match.end()
-        if match["str"] is not None:
-            out.append(("str", match["str"][1:-1].replace("''", "'")))
-        elif match["num"] is not None:
-            out.append(("num", _number(match["num"], "filter")))
-        elif match["op"] is not None:
-            out.append(("op", match["op"]))
-        else:
-            word = match["word"]
-            if word.upper() in _KEYWORDS:
-                out.append(("kw", word.upper()))
-            else:
-                out.append(("name", word.strip('"')))
-    return out
-
-
-class _TextParser:
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokens(text)
-        self.pos = 0
-
-    def peek(self) -> tuple[str, Any] | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self, kind: str, value: Any = None) -> Any:
-        token = self.peek()
-        if token is None or token[0] != kind or (value is not None and token[1] != value):
-            found = token[1] if token else "the end"
-            raise _error("filter", f"CQL2 text: expected {value or kind}, found {found!r}")
-        self.pos += 1
-        return token[1]
-
-    def expression(self) -> dict[str, Any]:
-        clauses = [self.term()]
-        while self.peek() is not None and self.peek() != ("op", ")"):
-            token = self.peek()
-            if token in (("kw", "OR"), ("kw", "NOT")):
-                raise _error(f"filter.{str(token[1]).lower()}", "OpenSearch parameters combine only with AND")
-            self.take("kw", "AND")
-            clauses.append(self.term())
-        return clauses[0] if len(clauses) == 1 else {"op": "and", "args": clauses}
-
-    def term(self) -> dict[str, Any]:
-        token = self.peek()
-        if token == ("op", "("):
-            self.take("op", "(")
-            inner = self.expression()
-            self.take("op", ")")
-            return inner
-        if token is not None and token[0] == "kw":
-            raise _error(f"filter.{str(token[1]).lower()}", "is not supported in a translatable CQL2 filter")
-        name = self.take("name")
-        if self.peek() is not None and self.peek() == ("op", "("):
-            raise _error(f"filter.{name.lower()}", "functions cannot be translated (use bbox, intersects)")
-        prop = {"property": name}
-        token = self.peek()
-        if token == ("kw", "BETWEEN"):
-            self.take("kw")
-            low = self.literal()
-            self.take("kw", "AND")
-            return {"op": "between", "args": [prop, low, self.literal()]}
-        if token == ("kw", "IN"):
-            self.take("kw")
-            self.take("op", "(")
-            values = [self.literal()]
-            while self.peek() == ("op", ","):
-                self.take("op", ",")
-                values.append(self.literal())
-            self.take("op", ")")
-            return {"op": "in", "args": [prop, values]}
-        if token is not None and token[0] == "kw":
-            raise _error(f"filter.{str(token[1]).lower()}", "is not supported in a translatable CQL2 filter")
-        op = self.take("op")
-        if op not in ("=", "<", "<=", ">", ">="):
-            raise _error(f"filter.{name}.{op}", "is not an operator OpenSearch can express")
-        return {"op": op, "args": [prop, self.literal()]}
-
-    def literal(self) -> Any:
-        token = self.peek()
-        if token is None or token[0] not in ("str", "num"):
-            found = token[1] if token else "the end"
-            raise _error("filter", f"CQL2 text: expected a literal, found {found!r}")
-        self.pos += 1
-        return token[1]
-
+# --- CQL2 text ----------------------------------------------------------------------------------------------
 
 def cql2_text_to_json(text: str) -> dict[str, Any]:
-    """Read the simple CQL2 text forms into CQL2 JSON.
+    """Read CQL2 text into CQL2 JSON (with the ``cql2`` package, :func:`stac_bridge.search.cql2_json`).
 
-    Comparisons (``=``, ``<``, ``<=``, ``>``, ``>=``), ``BETWEEN a AND b`` and ``IN (...)`` on a property,
-    joined with ``AND`` and grouped with parentheses, e.g. ``eo:cloud_cover <= 60 AND sat:orbit_state =
-    'descending'``.
+    What OpenSearch can express of it (comparisons, ``BETWEEN``, ``IN`` on a property, joined with ``AND``) is
+    decided when the JSON is translated.
 
     Raises:
-        UntranslatableQueryError: anything else (``OR``, ``NOT``, functions, ``LIKE``...), naming it.
+        UntranslatableQueryError: the text is not CQL2.
     """
-    parser = _TextParser(text)
-    expression = parser.expression()
-    if parser.peek() is not None:
-        raise _error("filter", f"CQL2 text: unexpected {parser.peek()[1]!r}")  # type: ignore[index]
-    return expression
+    try:
+        return cql2_json(text)
+    except ValueError as exc:
+        raise _error("filter", str(exc)) from None
 
 
 # --- OpenSearch -> STAC -------------------------------------------------------------------------------------
@@ -581,37 +486,6 @@ class StacSearch:
 
     body: dict[str, Any]
     start_index: int = 1
-
-
-def page_links(
-    href: str, params: Sequence[tuple[str, str]], *, start: int, count: int, total: int, media_type: str
-) -> dict[str, list[dict[str, str]]]:
-    """The ``first``/``last``/``next``/``previous`` links of one page of an OGC 17-047r1 answer.
-
-    Each is absolute and carries every parameter of the request with its own ``startIndex``, which is what
-    terracatalogueclient follows. ``last`` is aligned on this request's pages (``start``, ``start + count``...).
-
-    Args:
-        href: The endpoint's absolute URL, without a query.
-        params: The request's parameters, in order (``startIndex`` among them or not).
-        start: The request's 1-based ``startIndex``.
-        count: Results per page (at least 1).
-        total: ``totalResults``.
-        media_type: The ``type`` of each link.
-    """
-    kept = [(k, v) for k, v in params if k != P_START_INDEX]
-
-    def link(index: int, rel: str) -> list[dict[str, str]]:
-        return [{"href": f"{href}?{urlencode([*kept, (P_START_INDEX, str(index))])}", "type": media_type,
-                 "title": rel}]
-
-    last = start + (total - start) // count * count if total >= start else 1 + max(total - 1, 0) // count * count
-    links = {"first": link(1, "first"), "last": link(last, "last")}
-    if start + count <= total:
-        links["next"] = link(start + count, "next")
-    if start > 1:
-        links["previous"] = link(max(1, start - count), "previous")
-    return links
 
 
 def opensearch_to_stac(params: Mapping[str, Any]) -> StacSearch:

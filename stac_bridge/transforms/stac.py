@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from stac_bridge.errors import TransformError
-from stac_bridge.registry import ProviderRecord
+from stac_bridge.registry import AdapterBase, ProviderRecord
 from stac_bridge.transforms._plain import copy_json
 
 _KINDS: Final = {"Feature": "item", "Collection": "collection"}
 
 
-class StacAdapter:
+class StacAdapter(AdapterBase):
     """Passes STAC Items and Collections through, checking only that they are what they claim to be."""
 
     name = "stac"

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from stac_bridge.transforms._common import parse_datetime
 from tests.localhttp import JsonHandler, LocalHTTPServer
+from tests.wire import instant
 
 
 @dataclass
@@ -130,16 +130,16 @@ def _condition(props: Mapping[str, Any], name: str, ops: Mapping[str, Any]) -> b
     value = props.get(name)
     for op, wanted in ops.items():
         if name == "datetime":
-            moment = parse_datetime(str(value))
+            moment = instant(str(value))
             if op == "eq" and isinstance(wanted, str) and "/" in wanted:
                 start, _, end = wanted.partition("/")
-                if (start not in ("", "..") and moment < parse_datetime(start)) or (
-                    end not in ("", "..") and moment > parse_datetime(end)
+                if (start not in ("", "..") and moment < instant(start)) or (
+                    end not in ("", "..") and moment > instant(end)
                 ):
                     return False
                 continue
             value_cmp: Any = moment
-            wanted = parse_datetime(str(wanted))
+            wanted = instant(str(wanted))
         else:
             value_cmp = value
         if op == "in":

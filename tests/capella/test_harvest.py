@@ -255,3 +255,18 @@ def test_the_harvest_command_with_tasking_requests(
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in records[:2]] == ["capella-archive", "capella-tasking"]
     assert len(records) == 2 + 23 + 5
+
+
+def test_a_cql2_filter_option_becomes_capellas_query_filters() -> None:
+    options = SourceOptions("", extra={"filter": "view:off_nadir <= 30 AND \"sar:product_type\" = 'GEO'",
+                                       "query": {"sar:instrument_mode": {"eq": "spotlight"}}})
+    with create_source("capella", options) as src:
+        assert src.query()["query"] == {"view:look_angle": {"lte": 30}, "sar:product_type": {"eq": "GEO"},
+                                        "sar:instrument_mode": {"eq": "spotlight"}}
+
+
+def test_a_filter_capella_cannot_say_is_refused_naming_its_part() -> None:
+    from stac_bridge.errors import UntranslatableQueryError
+
+    with pytest.raises(UntranslatableQueryError, match="filter.or"):
+        create_source("capella", SourceOptions("", extra={"filter": "view:off_nadir < 5 OR view:off_nadir > 50"}))

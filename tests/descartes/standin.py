@@ -40,9 +40,9 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import shapely.geometry
 from shapely.geometry.base import BaseGeometry
 
-from stac_bridge.transforms._common import parse_datetime
 from tests.descartes.data import ImageEntry, ProductEntry
 from tests.localhttp import JsonHandler, LocalHTTPServer, Served
+from tests.wire import instant
 
 METADATA = "/metadata/v1"
 CATALOG = METADATA + "/catalog"
@@ -261,7 +261,7 @@ class DescartesStandIn(Served):
             raise _BadRequest("cloud_fraction must be a number")
 
         def keep(image: ImageEntry) -> bool:
-            when = parse_datetime(image.acquired)
+            when = instant(image.acquired)
             return ((start is None or when >= start) and (end is None or when <= end)
                     and (cloud is None or image.cloud_fraction <= cloud)
                     and (area is None or area.intersects(shapely.geometry.shape(image.v1["geometry"]))))
@@ -373,7 +373,7 @@ def _instant(value: Any, name: str) -> dt.datetime | None:
     if value in (None, ""):
         return None
     try:
-        return parse_datetime(str(value))
+        return instant(str(value))
     except ValueError as exc:
         raise _BadRequest(f"{name} is not a date: {value!r}") from exc
 
@@ -436,7 +436,7 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 def _comparable(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            return parse_datetime(value)
+            return instant(value)
         except ValueError:
             return value
     return value

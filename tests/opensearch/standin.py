@@ -39,9 +39,8 @@ import shapely.affinity
 import shapely.geometry
 import shapely.wkt
 
-from stac_bridge.transforms._common import parse_datetime
-from stac_bridge.transforms.opensearch_query import Interval, page_links, parse_interval
 from tests.localhttp import JsonHandler, LocalHTTPServer, Served
+from tests.wire import instant, numeric_interval, opensearch_page_links
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "opensearch"
 PREFIX = "/catalogue/"
@@ -125,7 +124,7 @@ def _instant(text: str, *, end: bool) -> dt.datetime:
     if len(text) == 10:  # a date: its first or last instant
         day = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
         return day + dt.timedelta(days=1, microseconds=-1) if end else day
-    return parse_datetime(text)
+    return instant(text)
 
 
 def _time_interval(text: str) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -152,11 +151,11 @@ def _span(props: Mapping[str, Any]) -> tuple[dt.datetime, dt.datetime]:
     parameters = _acquisition(props)
     begin = parameters.get("beginningDateTime") or str(props["date"]).split("/")[0]
     end = parameters.get("endingDateTime") or str(props["date"]).split("/")[-1]
-    return parse_datetime(begin), parse_datetime(end)
+    return instant(begin), instant(end)
 
 
-def _in(interval: Interval, value: Any) -> bool:
-    return isinstance(value, int | float) and interval.contains(value)
+def _in(interval: Callable[[float], bool], value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and interval(value)
 
 
 def _filters(params: Mapping[str, str]) -> list[Callable[[dict[str, Any]], bool]]:
@@ -182,7 +181,7 @@ def _filters(params: Mapping[str, str]) -> list[Callable[[dict[str, Any]], bool]
     for name, read in (("cloudCover", lambda p: p.get("productInformation", {}).get("cloudCover")),
                        ("relativeOrbitNumber", lambda p: _acquisition(p).get("relativeOrbitNumber"))):
         if name in params:
-            interval, reader = parse_interval(params[name], part=name), read
+            interval, reader = numeric_interval(params[name]), read
             tests.append(lambda f, i=interval, r=reader: _in(i, r(f["properties"])))
     if "productType" in params:
         kind = params["productType"]
@@ -202,7 +201,7 @@ def _filters(params: Mapping[str, str]) -> list[Callable[[dict[str, Any]], bool]
 def _between(value: Any, low: dt.datetime | None, high: dt.datetime | None) -> bool:
     if not isinstance(value, str):
         return False
-    moment = parse_datetime(value)
+    moment = instant(value)
     return (low is None or moment >= low) and (high is None or moment <= high)
 
 
@@ -340,8 +339,8 @@ class OpenSearchStandIn(Served):
             return 200, {}, {"totalResults": total}
         start = int(params.get("startIndex", "1"))
         chosen = matches[start - 1:start - 1 + count]
-        links = page_links(f"{self._http.url}{path}", list(params.items()), start=start, count=count, total=total,
-                           media_type="application/geo+json")
+        links = opensearch_page_links(f"{self._http.url}{path}", list(params.items()), start=start, count=count,
+                                      total=total, media_type="application/geo+json")
         return 200, {}, {
             "type": "FeatureCollection",
             "id": f"{self._http.url}{path}?{urlencode(params)}",

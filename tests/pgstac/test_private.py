@@ -125,3 +125,18 @@ def test_native_stac_has_no_source_record(fresh_dsn: str) -> None:
     with start_api(fresh_dsn) as api:
         answer = httpx.get(f"{api.url}/collections/native/source")
         assert answer.status_code == 404 and "not translated from a provider" in answer.json()["description"]
+
+
+def test_a_changed_ledger_alone_is_loaded_and_kept(fresh_dsn: str) -> None:
+    """Only the private column differs: the item counts as changed and its new ledger is stored."""
+    first = item("plain", "a", 10.0, 11.0, "2023-05-01T00:00:00Z")
+    second = copy.deepcopy(first)
+    second[LEDGER] = {"keep": {"sensingTime": "2023-05-01T00:00:00.000+00:00"}}
+    with PgstacLoader(fresh_dsn) as loader:
+        loader.load_collections([collection("plain")])
+        assert loader.load_items([first]).loaded == 1
+        assert loader.load_items([first]).unchanged == 1
+        assert loader.load_items([second]).loaded == 1
+    with psycopg.connect(fresh_dsn) as conn:
+        row = conn.execute("SELECT private FROM pgstac.items WHERE id = 'a'").fetchone()
+    assert row is not None and row[0][LEDGER] == second[LEDGER]

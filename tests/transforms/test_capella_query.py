@@ -100,3 +100,32 @@ def test_untranslatable_parts_are_named(body: dict[str, Any], field: str) -> Non
     with pytest.raises(TransformError) as info:
         search_body_to_stac(body)
     assert (info.value.provider, info.value.field) == ("capella", field)
+
+
+def test_stac_to_capella_and_back() -> None:
+    from stac_bridge.transforms.capella_query import stac_to_search_body
+
+    stac = {"collections": ["capella-archive"], "bbox": [-120.0, 30.0, -110.0, 40.0],
+            "datetime": "2024-05-01T00:00:00Z/2024-05-31T23:59:59Z", "limit": 5,
+            "filter": "\"sar:product_type\" IN ('SLC', 'GEO') AND view:off_nadir <= 30 AND proj:code = 'EPSG:32611'",
+            "filter-lang": "cql2-text"}
+    body = stac_to_search_body(stac)
+    assert body["query"] == {"sar:product_type": {"in": ["SLC", "GEO"]}, "view:look_angle": {"lte": 30},
+                             "proj:epsg": {"eq": 32611}}
+    again = search_body_to_stac(body).body
+    assert again["collections"] == stac["collections"] and again["datetime"] == stac["datetime"]
+    assert stac_to_search_body(again)["query"] == body["query"]
+
+
+@pytest.mark.parametrize(("search", "part"), [
+    ({"filter": "view:off_nadir < 5 OR view:off_nadir > 50", "filter-lang": "cql2-text"}, "filter.or"),
+    ({"filter": "S_INTERSECTS(geometry, POINT(0 0))", "filter-lang": "cql2-text"}, "filter.s_intersects"),
+    ({"token": "next:abc"}, "token"),
+])
+def test_stac_to_capella_refuses_what_its_query_cannot_say(search: dict[str, Any], part: str) -> None:
+    from stac_bridge.errors import UntranslatableQueryError
+    from stac_bridge.transforms.capella_query import stac_to_search_body
+
+    with pytest.raises(UntranslatableQueryError) as caught:
+        stac_to_search_body(search)
+    assert caught.value.part == part

@@ -1,0 +1,121 @@
+"""The one reader of JSON and ndjson files: saved provider records (``convert``, ``export``) and STAC (``load``).
+
+A file holds one JSON document or ndjson (one document a line); a document is one object, an array of them,
+or a page envelope (a FeatureCollection's ``features``; a ``data`` array, as Sentinel Hub and Descartes Labs
+send their pages). A file is ndjson when it is named ``*.ndjson`` or ``*.jsonl``, or when its first line is a
+whole JSON document; otherwise it is read whole. ndjson is streamed, so files of any length are read in
+bounded memory. A directory is searched recursively for ``*.json``, ``*.ndjson`` and ``*.jsonl``; ``-`` is
+stdin. Objects come in order.
+
+What holds no object (a file or line that is not JSON, an array of numbers) comes as an :class:`Unreadable`
+naming the file and the line, so that each caller decides whether it stops the run or is counted and skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final
+
+__all__ = ["SUFFIXES", "Unreadable", "files", "read_json_objects"]
+
+#: The files a directory is searched for.
+SUFFIXES: Final = (".json", ".ndjson", ".jsonl")
+_NDJSON: Final = (".ndjson", ".jsonl")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A file or an ndjson line that holds no JSON object.
+
+    Attributes:
+        where: The file, or ``<file>:<line>``.
+        reason: Why (``"is not JSON: ..."``), or the error opening the file.
+        fatal: The file itself cannot be opened (nothing of it is read).
+    """
+
+    where: str
+    reason: str
+    fatal: bool = False
+
+    def __str__(self) -> str:
+        return f"cannot read {self.where}: {self.reason}" if self.fatal else f"{self.where} {self.reason}"
+
+
+def files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """The files that :func:`read_json_objects` reads, in its order: directories searched for :data:`SUFFIXES`."""
+    for raw in paths:
+        path = Path(raw)
+        if str(raw) != "-" and path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES)
+        else:
+            yield path
+
+
+def read_json_objects(paths: Iterable[str | Path]) -> Iterator[dict[str, Any] | Unreadable]:
+    """Every JSON object in files and directories (``-`` for stdin), in order, and what could not be read."""
+    for path in files(paths):
+        name = str(path)
+        try:
+            opened = _open(name)
+        except OSError as exc:
+            yield Unreadable(name, str(exc), fatal=True)
+            continue
+        with opened as handle:
+            yield from _file(name, handle, ndjson=path.suffix in _NDJSON)
+
+
+def _open(name: str) -> AbstractContextManager[IO[str]]:
+    if name == "-":
+        return contextlib.nullcontext(sys.stdin)
+    return open(name, encoding="utf-8")  # noqa: SIM115 - the caller's with closes it
+
+
+def _file(name: str, handle: IO[str], *, ndjson: bool) -> Iterator[dict[str, Any] | Unreadable]:
+    first = handle.readline()
+    number = 1
+    while first and not first.strip():
+        first = handle.readline()
+        number += 1
+    if not ndjson:
+        try:
+            document = json.loads(first) if first.strip() else None
+        except ValueError:
+            # Not a whole document on its first line: one (pretty-printed) JSON document.
+            yield from _document(name, first + handle.read())
+            return
+        if document is not None:
+            yield from _objects(f"{name}:{number}", document)
+    elif first.strip():
+        yield from _document(f"{name}:{number}", first)
+    for at, line in enumerate(handle, start=number + 1):
+        if line.strip():
+            yield from _document(f"{name}:{at}", line)
+
+
+def _document(where: str, text: str) -> Iterator[dict[str, Any] | Unreadable]:
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        yield Unreadable(where, f"is not JSON: {exc}")
+        return
+    yield from _objects(where, document)
+
+
+def _objects(where: str, document: Any) -> Iterator[dict[str, Any] | Unreadable]:
+    if isinstance(document, list):
+        for entry in document:
+            yield from _objects(where, entry)
+    elif isinstance(document, dict):
+        envelope = document.get("features") if document.get("type") == "FeatureCollection" else document.get("data")
+        if isinstance(envelope, list):
+            yield from _objects(where, envelope)
+        else:
+            yield document
+    else:
+        yield Unreadable(where, f"holds {type(document).__name__}, not a JSON object: {json.dumps(document)[:80]}")

@@ -1,0 +1,1 @@
+"""Acme Imaging for stac-bridge: a provider declared through the ``stac_bridge.providers`` entry point."""
