@@ -919,6 +919,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_db, _add_load, _add_serve, _add_validate, _add_harvest, _add_convert):
         add(sub)
+    from stac_bridge.rasters.commands import add_from_raster
+
+    add_from_raster(sub, _HelpFormatter)
     return parser
 
 
