@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from stac_bridge.errors import ConfigError, StacBridgeError
 
-__all__ = ["add_from_raster", "expand_inputs", "write_records"]
+__all__ = ["add_enrich_options", "add_from_raster", "enriching", "expand_inputs", "write_records"]
 
 _TIFF_SUFFIXES: Final = (".tif", ".tiff", ".gtiff")
 
@@ -141,3 +141,44 @@ def add_from_raster(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     parser.add_argument("--allow-non-cog", action="store_true",
                         help="describe GeoTIFFs that are not cloud-optimized instead of refusing them")
     parser.set_defaults(func=_cmd_from_raster)
+
+
+# --- --enrich on harvest and convert ---------------------------------------------------------------------------
+
+def add_enrich_options(parser: argparse.ArgumentParser) -> None:
+    """``--enrich`` and ``--enrich-workers`` (``harvest``, ``convert``)."""
+    from stac_bridge.cli import _at_least
+
+    parser.add_argument("--enrich", action="store_true",
+                        help="fill proj:shape/transform/code and band data_type/nodata/statistics that the provider "
+                        "left out from each GeoTIFF asset's header (HTTP range reads; s3/gs with credentials)")
+    parser.add_argument("--enrich-workers", type=_at_least(1), default=8, metavar="N",
+                        help="headers read at once with --enrich")
+
+
+def enriching(args: argparse.Namespace, sinks: list[Any]) -> tuple[list[Any], Any]:
+    """The sinks, each enriching its batches first when ``--enrich`` is given; and the enricher (or ``None``).
+
+    Raises:
+        ConfigError: ``--enrich`` without the raster extra.
+    """
+    if not getattr(args, "enrich", False):
+        return sinks, None
+    try:
+        import rasterio  # noqa: F401
+    except ModuleNotFoundError:
+        from stac_bridge.rasters import RASTER_EXTRA
+
+        raise ConfigError(f"--enrich needs the raster extra (rasterio is missing): {RASTER_EXTRA}") from None
+    from stac_bridge.rasters.enrich import Enricher, EnrichingSink
+
+    enricher = Enricher(args.enrich_workers)
+    return [EnrichingSink(sink, enricher) for sink in sinks], enricher
+
+
+def report_enrichment(enricher: Any) -> None:
+    """Say what ``--enrich`` did (stderr), and stop its threads."""
+    if enricher is None:
+        return
+    enricher.close()
+    print(enricher.summary, file=sys.stderr)

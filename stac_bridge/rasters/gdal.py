@@ -2,7 +2,7 @@
 
 A header read must fetch the TIFF header and IFDs only: GDAL is told not to list directories
 (``GDAL_DISABLE_READDIR_ON_OPEN``), to touch only TIFF-like names over HTTP (``CPL_VSIL_CURL_ALLOWED_EXTENSIONS``),
-to read one small first block (``GDAL_INGESTED_BYTES_AT_OPEN``), to merge consecutive ranges and to keep
+to read the header in one first request (``GDAL_INGESTED_BYTES_AT_OPEN``), to merge consecutive ranges and to keep
 the connection (``GDAL_HTTP_MULTIRANGE``, ``GDAL_HTTP_MERGE_CONSECUTIVE_RANGES``, ``CPL_VSIL_CURL_CACHE_SIZE``).
 """
 
@@ -26,7 +26,6 @@ HEADER_READ_CONFIG: Final[Mapping[str, str]] = {
     "GDAL_HTTP_RETRY_DELAY": "0.5",
     "GDAL_HTTP_TIMEOUT": "30",
     "VSI_CACHE": "TRUE",
-    "CPL_VSIL_CURL_USE_HEAD": "NO",
     "GDAL_PAM_ENABLED": "NO",
 }
 
