@@ -859,6 +859,10 @@ def _cmd_convert(args: argparse.Namespace, *, reverse: bool = False) -> int:
         _refuse_stac_input(args)
     adapter = get_adapter(args.provider)
     transform = export_transform(adapter) if reverse else adapter_transform(adapter)
+    if reverse:
+        from stac_bridge.migrate.commands import registration
+
+        transform = registration(args, transform)
     dead_path = _dead_letter_path(args, args.out)
     source = FileSource(args.inputs, adapter=args.provider, classify=not reverse)
     out_file = None if args.out == "-" else NdjsonSink(args.out, atomic=True)
@@ -883,6 +887,10 @@ def _cmd_convert(args: argparse.Namespace, *, reverse: bool = False) -> int:
     if out_file is not None:
         out_file.commit()
     report_enrichment(enricher)
+    if reverse:
+        from stac_bridge.migrate.commands import report_registration
+
+        report_registration(args, transform)
     _report_refusals(refusals, dead_path)
     return _report(summary, label, dead_path, args.out != "-")
 
@@ -915,6 +923,10 @@ def _add_convert(sub: Any) -> None:
             from stac_bridge.rasters.commands import add_enrich_options
 
             add_enrich_options(parser)
+        else:
+            from stac_bridge.migrate.commands import add_export_options
+
+            add_export_options(parser)
         parser.set_defaults(func=func)
 
 
@@ -934,9 +946,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_db, _add_load, _add_serve, _add_validate, _add_harvest, _add_convert):
         add(sub)
+    from stac_bridge.migrate.commands import add_migrate
     from stac_bridge.rasters.commands import add_from_raster
 
     add_from_raster(sub, _HelpFormatter)
+    add_migrate(sub, _HelpFormatter)
     return parser
 
 
