@@ -51,3 +51,16 @@ def dl_image(name: str = "utm33", file: str = "dl/utm33.tif") -> dict[str, Any]:
             "geometry": {"type": "Polygon", "coordinates": [[[15.0, 45.1], [15.08, 45.1], [15.08, 45.15],
                                                              [15.0, 45.15], [15.0, 45.1]]]},
             "bucket": BUCKET, "files": [file]}
+
+
+#: Replays ``export descartes`` lines with the descarteslabs 1.12.1 v1 client; prints the ids it made.
+V1_REPLAY = r"""
+import json, sys
+from descarteslabs.auth import Auth
+from descarteslabs.client.services.catalog import Catalog
+
+catalog_url, token, calls_path = sys.argv[1:4]
+catalog = Catalog(url=catalog_url, auth=Auth(jwt_token=token, token_info_path=None, client_id="stand-in"), retries=0)
+made = [getattr(catalog, line["call"])(**line["kwargs"])["data"]["id"] for line in map(json.loads, open(calls_path))]
+print(json.dumps({"made": made}))
+"""

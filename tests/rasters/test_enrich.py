@@ -17,8 +17,12 @@ import pytest
 from stac_bridge.cli import main
 from stac_bridge.rasters.enrich import Enricher, Header, fill, read_header
 from tests.byoc.standin import StandIn
+from tests.descartes.standin import DescartesStandIn, jwt
+from tests.descartes.test_sdk import V1_ENV, V1_REQUIREMENTS
 from tests.rasters import cogs, scenes
 from tests.rasters.fileserver import FileServer
+from tests.rasters.scenes import V1_REPLAY
+from tests.sdkvenv import run_sdk, sdk_python
 
 Valid = Callable[[Any], dict[str, Any]]
 
@@ -69,6 +73,40 @@ def test_harvested_byoc_items_gain_the_grid_and_bands_of_their_cogs(
     for name, sent in files.sent.items():
         size = (files.root / name.lstrip("/")).stat().st_size
         assert sent <= 0.05 * size, (name, sent, size)
+
+    # Enriched, the BYOC tile has all a DL image needs, replayed by the real descarteslabs 1.12.1 client.
+    calls = tmp_path / "calls.ndjson"
+    assert main(["export", "descartes", str(out), "--out", str(calls)]) == 0
+    assert "no geotrans" not in capsys.readouterr().err
+    lines = ndjson(calls)
+    assert [line["call"] for line in lines] == ["add_product", "add_band", "add_band", "add_band", "add_image"]
+    assert [(c["kwargs"]["name"], c["kwargs"]["srcfile"], c["kwargs"]["dtype"]) for c in lines[1:4]] == [
+        ("B02", 0, "UInt16"), ("B03", 1, "UInt16"), ("B04", 2, "UInt16")]
+    image = lines[-1]["kwargs"]
+    assert image["raster_size"] == list(scene.size) and image["cs_code"] == "EPSG:32760"
+    assert image["geotrans"] == [scene.origin[0], scene.pixel, 0.0, scene.origin[1], 0.0, -scene.pixel]
+    assert image["files"] == [f"s3://bucket/tiles/{scenes.SCENE}_B0{n}.tif" for n in (2, 3, 4)]
+    python = sdk_python("descarteslabs-v1", V1_REQUIREMENTS)
+    token = jwt()
+    monkeypatch.setenv("DESCARTESLABS_TOKEN", token)
+    with DescartesStandIn([]) as dl:
+        made = run_sdk(python, V1_REPLAY, dl.catalog_url, token, str(calls), env=V1_ENV)["made"]
+    product = f"byoc-{scenes.BYOC_COLLECTION_ID}"
+    assert made == [product, f"{product}:B02", f"{product}:B03", f"{product}:B04", f"{product}:{scenes.BYOC_TILE_ID}"]
+
+
+def test_a_byoc_item_without_enrichment_lacks_the_dl_grid_and_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from stac_bridge.transforms import byoc
+
+    stac = tmp_path / "stac.ndjson"
+    records = [byoc.collection_to_stac(scenes.byoc_collection()).to_dict(),
+               byoc.tile_to_stac(scenes.byoc_tile(), scenes.byoc_collection()).to_dict()]
+    stac.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert main(["export", "descartes", str(stac), "--out", str(tmp_path / "calls.ndjson")]) == 0
+    err = capsys.readouterr().err
+    assert "properties.proj:transform (1 records): missing, so the image has no geotrans" in err
+    assert "with --enrich" in err
 
 
 def test_converted_dl_images_keep_their_grid_and_gain_statistics_each_file_read_once(

@@ -24,6 +24,7 @@ from tests.byoc.standin import StandIn
 from tests.descartes.standin import DescartesStandIn, jwt
 from tests.rasters import cogs
 from tests.rasters.fileserver import FileServer
+from tests.rasters.scenes import V1_REPLAY
 from tests.sdkvenv import run_sdk, sdk_python
 from tests.sinks import ListSink
 
@@ -121,18 +122,6 @@ def test_cogs_become_byoc_tiles_the_sentinelhub_sdk_creates_and_harvested_back_a
         same_grid(original, item)
         assert {k: a["bands"][0]["data_type"] for k, a in item["assets"].items()} == {
             "B02": "uint16", "B03": "uint16", "B04": "uint16"}
-
-
-V1_REPLAY = r"""
-import json, sys
-from descarteslabs.auth import Auth
-from descarteslabs.client.services.catalog import Catalog
-
-catalog_url, token, calls_path = sys.argv[1:4]
-catalog = Catalog(url=catalog_url, auth=Auth(jwt_token=token, token_info_path=None, client_id="stand-in"), retries=0)
-made = [getattr(catalog, line["call"])(**line["kwargs"])["data"]["id"] for line in map(json.loads, open(calls_path))]
-print(json.dumps({"made": made}))
-"""
 
 
 def test_cogs_become_dl_calls_the_descarteslabs_client_replays_and_harvested_back_agree(
