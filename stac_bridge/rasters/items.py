@@ -367,11 +367,22 @@ def item_from_files(item_id: str, files: Sequence[RasterFile], collection_id: st
     return declare_extensions(item)
 
 
+def _widen(span: list[float], statistics: Mapping[str, Any]) -> None:
+    """Widen ``[low, high]`` (empty: not yet known) to a band's ``minimum`` and ``maximum``."""
+    low, high = statistics.get("minimum"), statistics.get("maximum")
+    if not (isinstance(low, int | float) and isinstance(high, int | float)):
+        return
+    if span:
+        span[:] = [min(span[0], low), max(span[1], high)]
+    else:
+        span[:] = [low, high]
+
+
 # --- the Collection -----------------------------------------------------------------------------------------
 
 def collection_for(collection_id: str, items: Sequence[Mapping[str, Any]], *, title: str | None = None,
                    description: str | None = None, license: str = "other") -> dict[str, Any]:
-    """The Collection of Items made from rasters: extents, ``item_assets`` and the bands as summaries.
+    """The Collection of Items made from rasters: extents, ``item_assets`` (bands with their range over every Item).
 
     Raises:
         RasterError: there are no Items.
@@ -380,8 +391,11 @@ def collection_for(collection_id: str, items: Sequence[Mapping[str, Any]], *, ti
         raise RasterError(f"collection {collection_id!r}: no items")
     times = sorted(parse_datetime(i["properties"]["datetime"]) for i in items)
     item_assets: dict[str, Any] = {}
+    ranges: dict[tuple[str, int], list[float]] = {}
     for item in items:
         for key, asset in item["assets"].items():
+            for index, band in enumerate(asset.get("bands") or []):
+                _widen(ranges.setdefault((key, index), []), band.get("statistics") or {})
             if key in item_assets:
                 continue
             bands = [{k: v for k, v in band.items() if k in ("name", "description", "data_type", "nodata", "unit",
@@ -389,6 +403,10 @@ def collection_for(collection_id: str, items: Sequence[Mapping[str, Any]], *, ti
                      for band in asset.get("bands") or []]
             item_assets[key] = {"title": asset.get("title", key), "type": asset.get("type"), "roles": ["data"],
                                 **({"bands": bands} if bands else {})}
+    for (key, index), (low, high) in ((k, v) for k, v in ranges.items() if len(v) == 2):
+        bands = item_assets[key].get("bands") or []
+        if index < len(bands):
+            bands[index]["statistics"] = {"minimum": low, "maximum": high}  # over every item
     codes = sorted({str(i["properties"]["proj:code"]) for i in items if i["properties"].get("proj:code")})
     summaries: dict[str, Any] = {}
     if codes:

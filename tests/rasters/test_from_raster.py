@@ -99,3 +99,33 @@ def test_union_bbox_across_the_antimeridian() -> None:
     assert union_bbox([[10, 0, 20, 1], [30, -1, 40, 2]]) == [10, -1, 40, 2]
     assert union_bbox([[170, 0, -170, 1], [175, 0, 179, 1]]) == [170, 0, -170, 1]
     assert union_bbox([[10, 0, 20, 1], [170, 0, -170, 1]]) == [10, 0, -170, 1]
+
+
+@pytest.mark.db
+def test_from_raster_loads_the_collection_and_items(cog_dir: Path, fresh_dsn: str, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from stac_bridge.pgstac.loader import PgstacLoader
+
+    monkeypatch.setenv("STAC_BRIDGE_DATABASE_URL", fresh_dsn)
+    argv = ["from-raster", str(cog_dir), "--collection", "s2", "--group", GROUP, "--load"]
+    assert main(argv) == 0
+    assert "from-raster into pgstac: 5 loaded, 0 unchanged, 0 failed" in capsys.readouterr().err
+    assert main(argv) == 0
+    assert "0 loaded, 5 unchanged" in capsys.readouterr().err
+    with PgstacLoader(fresh_dsn) as loader:
+        assert loader.count_items() == 4
+
+
+def test_the_collection_gives_each_band_its_range_over_every_item(cog_dir: Path, tmp_path: Path,
+                                                                  assert_valid: Valid) -> None:
+    out = tmp_path / "stac.ndjson"
+    assert main(["from-raster", str(cog_dir / "geo.tif"), "--collection", "g", "--out", str(out)]) == 0
+    collection = assert_valid(ndjson(out)[0])
+    (red, *_) = collection["item_assets"]["data"]["bands"]
+    assert red["statistics"]["maximum"] == pytest.approx(0.5, abs=1e-3) and red["data_type"] == "float32"
+    # A float band's range is the data_range DL's add_band needs.
+    calls = tmp_path / "calls.ndjson"
+    assert main(["export", "descartes", str(out), "--out", str(calls)]) == 0
+    band = ndjson(calls)[1]["kwargs"]
+    assert band["dtype"] == "Float32" and band["data_range"] == [red["statistics"]["minimum"],
+                                                                red["statistics"]["maximum"]]
