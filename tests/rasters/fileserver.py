@@ -3,13 +3,16 @@
 It serves ``<root>/<path>`` for ``GET``/``HEAD`` with ``Range: bytes=a-b`` (206) or whole (200); the S3
 (path-style, ``AWS_S3_ENDPOINT``) and GCS (``CPL_GS_ENDPOINT``) URLs GDAL makes of ``s3://bucket/key`` and
 ``gs://bucket/key`` are ``/bucket/key``, so a folder ``<root>/<bucket>/`` is a bucket. Every request and the
-bytes sent for it are logged, so a test can say how much of a file a header read fetched; ``latency`` waits
-before each answer (the benchmark's 20 ms a request).
+bytes sent for it are logged, so a test can say how much of a file a header read fetched (``GET /_stats``
+answers the counts, for a server in another process); ``latency`` waits before each answer (the benchmark's
+20 ms a request).
 """
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -65,9 +68,19 @@ class FileServer(Served):
                 return
 
             def _answer(self, body: bool) -> None:
+                path = unquote(urlsplit(self.path).path)
+                if path == "/_stats":  # the counters, for a server in another process (the benchmark)
+                    with server._lock:
+                        data = json.dumps({"requests": len(server.requests), "sent": sum(server.sent.values())})
+                    if "reset" in self.path:
+                        server.reset()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data.encode())
+                    return
                 if server.latency:
                     time.sleep(server.latency)
-                path = unquote(urlsplit(self.path).path)
                 target = (server.root / path.lstrip("/")).resolve()
                 if not target.is_file() or server.root.resolve() not in target.parents:
                     self.send_response(404)
@@ -112,3 +125,10 @@ class FileServer(Served):
                 self._answer(False)
 
         return Handler
+
+
+if __name__ == "__main__":
+    # python -m tests.rasters.fileserver ROOT LATENCY: serves until stdin closes; prints its URL first.
+    with FileServer(Path(sys.argv[1]), latency=float(sys.argv[2])) as running:
+        print(running.url, flush=True)
+        sys.stdin.read()
