@@ -154,3 +154,18 @@ def test_a_plain_url_is_read_through_vsicurl_and_an_error_is_counted(files: File
     enricher.close()
     assert enricher.summary.failed == 1 and item["properties"] == {}
     assert "failed" in str(enricher.summary)
+
+
+def test_migrate_a_byoc_collection_to_dl_calls_with_the_grid_from_the_headers(
+        files: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SH_CLIENT_ID", "stand-in-client")
+    monkeypatch.setenv("SH_CLIENT_SECRET", "stand-in-secret")
+    monkeypatch.delenv("SH_TOKEN_URL", raising=False)
+    out = tmp_path / "migration"
+    with StandIn([scenes.byoc_collection()], {scenes.BYOC_COLLECTION_ID: [scenes.byoc_tile()]}) as byoc:
+        assert main(["migrate", "byoc", "descartes", "--product", scenes.BYOC_COLLECTION_ID, "--url", byoc.url,
+                     "--enrich", "--out-dir", str(out)]) == 0
+    calls = ndjson(out / "descartes.ndjson")
+    assert [c["call"] for c in calls] == ["add_product", "add_band", "add_band", "add_band", "add_image"]
+    assert calls[-1]["kwargs"]["raster_size"] == list(cogs.BAND_FILES[0].size)
+    assert "no geotrans" not in (out / "report.md").read_text()
