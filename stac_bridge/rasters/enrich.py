@@ -236,8 +236,9 @@ class Enricher:
         self._cache: dict[str, Header | str] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="enrich")
-        #: The batch enriched last, so that sinks sharing this enricher enrich it once.
+        #: The batch enriched last and its first record, so that sinks sharing this enricher enrich it once.
         self.last_batch: object = None
+        self.last_first: object = None
 
     def _read(self, href: str) -> None:
         try:
@@ -294,9 +295,11 @@ class EnrichingSink:
 
     def write(self, batch: Sequence[dict[str, Any]]) -> Any:
         """Enrich the batch (once for all the sinks sharing the enricher), then write it."""
-        if self.enricher.last_batch is not batch:
+        # The engine refills one list for every batch: the batch is told by the list and its first record.
+        first = batch[0] if batch else None
+        if self.enricher.last_batch is not batch or self.enricher.last_first is not first:
             self.enricher.enrich(batch)
-            self.enricher.last_batch = batch
+            self.enricher.last_batch, self.enricher.last_first = batch, first
         return self.inner.write(batch)
 
     def __getattr__(self, name: str) -> Any:

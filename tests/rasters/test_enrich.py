@@ -169,3 +169,30 @@ def test_migrate_a_byoc_collection_to_dl_calls_with_the_grid_from_the_headers(
     assert [c["call"] for c in calls] == ["add_product", "add_band", "add_band", "add_band", "add_image"]
     assert calls[-1]["kwargs"]["raster_size"] == list(cogs.BAND_FILES[0].size)
     assert "no geotrans" not in (out / "report.md").read_text()
+
+
+def test_sinks_sharing_an_enricher_enrich_each_batch_once_though_the_list_is_reused() -> None:
+    from stac_bridge.rasters.enrich import EnrichingSink
+    from tests.sinks import ListSink
+
+    reads: list[str] = []
+    header = Header(shape=[1, 1], transform=[1.0, 0.0, 0.0, 0.0, -1.0, 0.0], bbox=[0.0, -1.0, 1.0, 0.0],
+                    code="EPSG:32633", wkt2=None, bands=[{"data_type": "uint8"}])
+
+    def reader(href: str) -> Header:
+        reads.append(href)
+        return header
+
+    enricher = Enricher(2, reader)
+    first, second = ListSink(), ListSink()
+    sinks = [EnrichingSink(first, enricher), EnrichingSink(second, enricher)]
+    batch: list[dict[str, Any]] = []
+    for number in range(3):  # as the engine does: one list, cleared after each batch
+        batch.extend({"type": "Feature", "id": f"{number}-{i}", "properties": {},
+                      "assets": {"data": {"href": f"s3://b/{number}-{i}.tif"}}} for i in range(2))
+        for sink in sinks:
+            sink.write(batch)
+        batch.clear()
+    enricher.close()
+    assert enricher.summary.enriched == 6 and len(reads) == 6
+    assert all(r["properties"]["proj:code"] == "EPSG:32633" for r in first.records + second.records)
