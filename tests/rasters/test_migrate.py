@@ -102,3 +102,16 @@ def test_prepare_leaves_a_providers_own_stac_alone_and_reads_buckets() -> None:
     assert parse_bucket("s3://b/a/c/") == parse_bucket("b/a/c")
     assert parse_bucket("s3://b").href("x.tif") == "s3://b/x.tif"
     assert parse_bucket("s3://b/p").href("x.tif") == "s3://b/p/x.tif"
+
+
+def test_files_already_in_the_bucket_stay_where_they_are() -> None:
+    from stac_bridge.transforms import byoc
+
+    assets = {band: {"href": f"s3://bucket/tiles/T1_{band}.tif", "roles": ["data"]} for band in ("B02", "B03")}
+    item = {"type": "Feature", "id": "T1", "geometry": None, "properties": {"datetime": "2024-01-01T00:00:00Z"},
+            "assets": assets}
+    prepared = for_byoc(item, parse_bucket("s3://bucket"))
+    assert prepared.moves == [] and [a["href"] for a in prepared.stac["assets"].values()] == [
+        a["href"] for a in assets.values()]
+    assert byoc.stac_to_tile(prepared.stac)["path"] == "tiles/T1_(BAND).tif"
+    assert [loss.field for loss in prepared.losses] == ["properties.proj:code"]
