@@ -54,6 +54,7 @@ bench: setup db-up
 	$(BIN)/python -m benchmarks.harvest
 	$(BIN)/python -m benchmarks.load
 	$(BIN)/python -m benchmarks.search
+	$(BIN)/python -m benchmarks.enrich
 
 clean:
 	-$(BIN)/stac-bridge db destroy

@@ -671,6 +671,9 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
         sinks.append(loader)
     dead_path = _dead_letter_path(args, args.out)
     label = f"harvest {args.provider}"
+    from stac_bridge.rasters.commands import enriching, report_enrichment
+
+    sinks, enricher = enriching(args, sinks)
     try:
         with _Interrupts() as interrupts, _Refusals() as refusals:
             summary = _run_with_progress(label, lambda update: run_harvest(
@@ -705,6 +708,7 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
         source.close()
     if out_file is not None:
         out_file.commit()
+    report_enrichment(enricher)
     _report_refusals(refusals, dead_path)
     status = _report(summary, label, dead_path, args.out != "-")
     if loader is not None:
@@ -763,6 +767,9 @@ def _add_harvest(sub: Any) -> None:
     parser.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
                         help="a source's own option, VALUE as JSON or text (repeatable), e.g. descartes: api=v1, "
                         "max_cloud_cover=20; opensearch, capella: filter='<CQL2 text or JSON>'")
+    from stac_bridge.rasters.commands import add_enrich_options
+
+    add_enrich_options(parser)
     parser.set_defaults(func=_cmd_harvest)
 
 
@@ -846,15 +853,22 @@ def _cmd_convert(args: argparse.Namespace, *, reverse: bool = False) -> int:
         _refuse_stac_input(args)
     adapter = get_adapter(args.provider)
     transform = export_transform(adapter) if reverse else adapter_transform(adapter)
+    if reverse:
+        from stac_bridge.migrate.commands import registration
+
+        transform = registration(args, transform)
     dead_path = _dead_letter_path(args, args.out)
     source = FileSource(args.inputs, adapter=args.provider, classify=not reverse)
     out_file = None if args.out == "-" else NdjsonSink(args.out, atomic=True)
     sink: Any = StreamSink(sys.stdout.buffer) if out_file is None else out_file
     label = f"{args.command} {args.provider}"
+    from stac_bridge.rasters.commands import enriching, report_enrichment
+
+    sinks, enricher = enriching(args, [sink])
     try:
         with _Refusals() as refusals:
             summary = _run_with_progress(label, lambda update: run_harvest(
-                source, [sink], transform=transform, dead_letters=NdjsonSink(dead_path, create_empty=False),
+                source, sinks, transform=transform, dead_letters=NdjsonSink(dead_path, create_empty=False),
                 since=None, concurrency=1, progress=update))
     except BaseException as exc:
         if out_file is not None:
@@ -866,6 +880,11 @@ def _cmd_convert(args: argparse.Namespace, *, reverse: bool = False) -> int:
         raise
     if out_file is not None:
         out_file.commit()
+    report_enrichment(enricher)
+    if reverse:
+        from stac_bridge.migrate.commands import report_registration
+
+        report_registration(args, transform)
     _report_refusals(refusals, dead_path)
     return _report(summary, label, dead_path, args.out != "-")
 
@@ -894,6 +913,14 @@ def _add_convert(sub: Any) -> None:
         parser.add_argument("--out", default="-", metavar="FILE", help="ndjson file, or - for stdout")
         parser.add_argument("--dead-letters", metavar="FILE", help="records that failed to transform (default: "
                             "<out>.dead-letters.ndjson, or dead-letters/ in the project's .stac-bridge/)")
+        if name == "convert":
+            from stac_bridge.rasters.commands import add_enrich_options
+
+            add_enrich_options(parser)
+        else:
+            from stac_bridge.migrate.commands import add_export_options
+
+            add_export_options(parser)
         parser.set_defaults(func=func)
 
 
@@ -942,6 +969,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_db, _add_load, _add_serve, _add_validate, _add_harvest, _add_convert, _add_providers):
         add(sub)
+    from stac_bridge.migrate.commands import add_migrate
+    from stac_bridge.rasters.commands import add_from_raster
+
+    add_from_raster(sub, _HelpFormatter)
+    add_migrate(sub, _HelpFormatter)
     return parser
 
 

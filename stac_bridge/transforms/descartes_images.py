@@ -24,6 +24,7 @@ from pystac.extensions.view import AZIMUTH_PROP, INCIDENCE_ANGLE_PROP, SUN_AZIMU
 
 from stac_bridge.transforms._common import (
     affine_to_gdal_geotransform,
+    bbox_of,
     copy_json,
     epsg_code,
     finite,
@@ -219,6 +220,8 @@ def geometry(reader: Reader, raw: Any, path: str, ledger: Ledger) -> tuple[dict[
         raise reader.error("geometry", "has coordinates outside longitude/latitude")
     footprint = {k: copy_json(v) for k, v in raw.items() if k != "coordinates"}
     footprint["coordinates"] = coordinates
+    if bbox[0] <= -180 and bbox[2] >= 180 and raw.get("type") == "MultiPolygon":
+        bbox = bbox_of(footprint)  # parts cut at the antimeridian: west > east, not the whole globe
     return footprint, bbox
 
 

@@ -7,6 +7,9 @@ It speaks the protocol of ``shared/providers/PROTOCOLS.md`` closely enough for t
 * lists come as ``{"data": [...], "links": {"@id", "currentToken", "nextToken", "next", "previous"...}}``, paged
   by ``count`` and ``viewtoken``; single objects as ``{"data": {...}}``;
 * errors as ``{"error": {"status", "reason", "message", "code"}}``;
+* ``POST .../collections`` and ``POST .../collections/{id}/tiles`` create (400 for what BYOC refuses: no name or
+  bucket, a bad band format, a tile without path; 409 for a second tile of one path); new tiles wait until
+  :meth:`StandIn.ingest`;
 * ``fail_next(429, n)`` makes the next ``n`` API requests answer 429 with ``Retry-After`` in milliseconds
   (the unit the SDK reads it in).
 
@@ -82,6 +85,8 @@ class StandIn(Served):
             return status, {**hdrs, "Retry-After": "50"}, doc
         if failure is not None:
             return _error(failure, "Error", "injected failure")
+        if method == "POST":
+            return self._create([p for p in parts.path[len(API):].split("/") if p], body)
         if method != "GET":
             return _error(405, "Method Not Allowed", f"{method} is not served by the stand-in")
         return self._get([p for p in parts.path[len(API):].split("/") if p], query, parts.path)
@@ -116,6 +121,45 @@ class StandIn(Served):
                     return 200, {}, {"data": tile}
                 return _error(404, "Not Found", f"tile {segments[3]} not found", "COMMON_NOT_FOUND")
         return _error(404, "Not Found", f"no such path {path}", "COMMON_NOT_FOUND")
+
+    # --- creating (what create_collection / create_tile send) --------------------------------------------------
+
+    def ingest(self) -> None:
+        """Mark every waiting tile ingested, as Sentinel Hub does once it has read the COGs."""
+        for tiles in self.tiles.values():
+            for tile in tiles:
+                if tile.get("status") == "WAITING":
+                    tile["status"] = "INGESTED"
+
+    def _create(self, segments: list[str], body: bytes) -> tuple[int, dict[str, str], Any]:
+        try:
+            payload = json.loads(body or b"null")
+        except ValueError:
+            return _error(400, "Bad Request", "the body is not JSON", "COMMON_BAD_PAYLOAD")
+        if not isinstance(payload, dict):
+            return _error(400, "Bad Request", "the body must be a JSON object", "COMMON_BAD_PAYLOAD")
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+        if segments == ["collections"]:
+            problem = _collection_problem(payload)
+            if problem:
+                return _error(400, "Bad Request", problem, "COMMON_BAD_PAYLOAD")
+            collection = {**payload, "id": str(uuid.uuid4()), "created": now}
+            self.collections.append(collection)
+            self.tiles[collection["id"]] = []
+            return 201, {}, {"data": collection}
+        if len(segments) == 3 and segments[0] == "collections" and segments[2] == "tiles":
+            if not any(c.get("id") == segments[1] for c in self.collections):
+                return _error(404, "Not Found", f"collection {segments[1]} not found", "COMMON_NOT_FOUND")
+            problem = _tile_problem(payload)
+            if problem:
+                return _error(400, "Bad Request", problem, "COMMON_BAD_PAYLOAD")
+            tiles = self.tiles.setdefault(segments[1], [])
+            if any(t.get("path") == payload["path"] for t in tiles):
+                return _error(409, "Conflict", f"a tile with path {payload['path']} exists", "COMMON_CONFLICT")
+            tile = {**payload, "id": str(uuid.uuid4()), "status": "WAITING", "created": now, "ingestionStart": now}
+            tiles.append(tile)
+            return 201, {}, {"data": tile}
+        return _error(404, "Not Found", "no such path", "COMMON_NOT_FOUND")
 
     def _page(self, records: list[dict[str, Any]], query: dict[str, str], path: str) -> tuple[int, dict[str, str], Any]:
         try:
@@ -153,3 +197,41 @@ class StandIn(Served):
 def _error(status: int, reason: str, message: str, code: str = "COMMON_EXCEPTION") -> tuple[int, dict[str, str], Any]:
     return status, {}, {"error": {"status": status, "reason": reason, "message": message, "code": code,
                                   "errors": [], "requestId": str(uuid.uuid4())}}
+
+
+_FORMATS = {(8, "UINT"), (16, "UINT"), (32, "UINT"), (8, "INT"), (16, "INT"), (32, "INT"), (16, "FLOAT"), (32, "FLOAT")}
+
+
+def _collection_problem(payload: dict[str, Any]) -> str | None:
+    """Why BYOC would refuse a new collection (``name`` and ``s3Bucket`` needed; bands well formed), or ``None``."""
+    for key in ("name", "s3Bucket"):
+        if not isinstance(payload.get(key), str) or not payload[key]:
+            return f"{key} is required"
+    bands = (payload.get("additionalData") or {}).get("bands") or {}
+    if not isinstance(bands, dict):
+        return "additionalData.bands must be an object"
+    for name, band in bands.items():
+        if not isinstance(band, dict) or not isinstance(band.get("source"), str):
+            return f"band {name}: source is required"
+        if not isinstance(band.get("bandIndex", 1), int) or band.get("bandIndex", 1) < 1:
+            return f"band {name}: bandIndex must be a positive integer"
+        if (band.get("bitDepth", 8), band.get("sampleFormat", "UINT")) not in _FORMATS:
+            return f"band {name}: no such format {band.get('bitDepth')} {band.get('sampleFormat')}"
+    return None
+
+
+def _tile_problem(payload: dict[str, Any]) -> str | None:
+    """Why BYOC would refuse a new tile (a ``path``; a ``coverGeometry`` with a named CRS), or ``None``."""
+    if not isinstance(payload.get("path"), str) or not payload["path"]:
+        return "path is required"
+    cover = payload.get("coverGeometry")
+    if cover is not None:
+        if not isinstance(cover, dict) or cover.get("type") not in ("Polygon", "MultiPolygon"):
+            return "coverGeometry must be a Polygon or MultiPolygon"
+        name = ((cover.get("crs") or {}).get("properties") or {}).get("name")
+        if cover.get("crs") is not None and not (isinstance(name, str) and "EPSG" in name):
+            return "coverGeometry.crs must name an EPSG CRS"
+    sensing = payload.get("sensingTime")
+    if sensing is not None and not isinstance(sensing, str):
+        return "sensingTime must be an ISO 8601 string"
+    return None
