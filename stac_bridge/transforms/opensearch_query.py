@@ -28,6 +28,13 @@ import shapely.wkt
 from stac_bridge.errors import UntranslatableQueryError
 from stac_bridge.search import cql2_json, parse_datetime_interval
 from stac_bridge.transforms import _common
+from stac_bridge.transforms.opensearch_interval import (
+    Interval,
+    format_interval,
+    format_number,
+    parse_interval,
+    parse_number,
+)
 
 __all__ = [
     "Interval",
@@ -87,125 +94,6 @@ _DATE_ONLY: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def _error(part: str, reason: str) -> UntranslatableQueryError:
     return UntranslatableQueryError(PROVIDER, part, reason)
-
-
-# --- intervals ----------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Interval:
-    """A numeric range; ``None`` bounds are open-ended. ``values`` instead holds a set (``{a,b}`` or ``n``).
-
-    Attributes:
-        low: The lower bound, or ``None``.
-        high: The upper bound, or ``None``.
-        low_inclusive: Whether ``low`` itself matches.
-        high_inclusive: Whether ``high`` itself matches.
-        values: The allowed values when the constraint is a set (a single value is an equality).
-    """
-
-    low: float | None = None
-    high: float | None = None
-    low_inclusive: bool = True
-    high_inclusive: bool = True
-    values: frozenset[float] | None = None
-
-    def contains(self, value: float) -> bool:
-        """Whether ``value`` lies in the range (or the set)."""
-        if self.values is not None:
-            return value in self.values
-        if self.low is not None and (value < self.low or (value == self.low and not self.low_inclusive)):
-            return False
-        return not (self.high is not None
-                    and (value > self.high or (value == self.high and not self.high_inclusive)))
-
-    def intersect(self, other: Interval) -> Interval:
-        """Both constraints at once (``and``)."""
-        if self.values is not None or other.values is not None:
-            base, rest = (self, other) if self.values is not None else (other, self)
-            assert base.values is not None
-            return Interval(values=frozenset(v for v in base.values if rest.contains(v)))
-        low, low_inc = _tighter(self.low, self.low_inclusive, other.low, other.low_inclusive, max)
-        high, high_inc = _tighter(self.high, self.high_inclusive, other.high, other.high_inclusive, min)
-        return Interval(low, high, low_inc, high_inc)
-
-    def empty(self) -> bool:
-        """Whether nothing can match."""
-        if self.values is not None:
-            return not self.values
-        if self.low is None or self.high is None:
-            return False
-        closed = self.low_inclusive and self.high_inclusive
-        return self.low > self.high or (self.low == self.high and not closed)
-
-
-def _tighter(
-    a: float | None, a_inc: bool, b: float | None, b_inc: bool, pick: Any
-) -> tuple[float | None, bool]:
-    if a is None:
-        return b, b_inc
-    if b is None or a != b:
-        chosen = a if b is None else pick(a, b)
-        return chosen, a_inc if chosen == a else b_inc
-    return a, a_inc and b_inc
-
-
-def _number(text: str, part: str) -> float:
-    try:
-        value = float(text) if re.search(r"[.eE]|inf|nan", text) else int(text)
-    except ValueError:
-        raise _error(part, f"{text!r} is not a number") from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _error(part, f"{text!r} is not a finite number")
-    return value
-
-
-def parse_interval(text: str, *, part: str = "interval") -> Interval:
-    """Parse the OpenSearch EO interval notation: ``60]``, ``[10,60]``, ``]10,60[``, ``[10``, ``{1,2}``.
-
-    Raises:
-        UntranslatableQueryError: the text is not an interval; the error names ``part``.
-    """
-    value = text.strip()
-    if value.startswith("{") and value.endswith("}"):
-        return Interval(values=frozenset(_number(v.strip(), part) for v in value[1:-1].split(",")))
-    match = re.fullmatch(r"([\[\]])\s*([^,\[\]]+?)\s*,\s*([^,\[\]]+?)\s*([\[\]])", value)
-    if match:
-        return Interval(_number(match[2], part), _number(match[3], part), match[1] == "[", match[4] == "]")
-    match = re.fullmatch(r"([\[\]])\s*([^,\[\]]+)", value)
-    if match:
-        return Interval(low=_number(match[2].strip(), part), low_inclusive=match[1] == "[")
-    match = re.fullmatch(r"([^,\[\]]+?)\s*([\[\]])", value)
-    if match:
-        return Interval(high=_number(match[1], part), high_inclusive=match[2] == "]")
-    if "," not in value and value:
-        return Interval(values=frozenset({_number(value, part)}))
-    raise _error(part, f"{text!r} is not an OpenSearch interval ([a,b], a], [a, ]a, a[, {{a,b}}, a)")
-
-
-def _format_number(value: float) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def format_interval(interval: Interval) -> str:
-    """Write an :class:`Interval` in the OpenSearch EO notation (the inverse of :func:`parse_interval`)."""
-    if interval.values is not None:
-        ordered = sorted(interval.values)
-        if len(ordered) == 1:
-            return _format_number(ordered[0])
-        return "{" + ",".join(_format_number(v) for v in ordered) + "}"
-    low, high = interval.low, interval.high
-    if low is not None and high is not None:
-        if low == high and interval.low_inclusive and interval.high_inclusive:
-            return _format_number(low)
-        return (("[" if interval.low_inclusive else "]") + f"{_format_number(low)},{_format_number(high)}"
-                + ("]" if interval.high_inclusive else "["))
-    if low is not None:
-        return ("[" if interval.low_inclusive else "]") + _format_number(low)
-    if high is not None:
-        return _format_number(high) + ("]" if interval.high_inclusive else "[")
-    raise ValueError("an interval without bounds means no constraint")
 
 
 # --- STAC -> OpenSearch -------------------------------------------------------------------------------------
@@ -292,8 +180,8 @@ def _bbox_param(value: Any) -> str:
         raise _error(S_BBOX, "must have 4 numbers (OpenSearch bbox is 2D)")
     if len(numbers) == 6:
         raise _error(S_BBOX, "a 3D bbox has no OpenSearch equivalent (its bbox is 2D)")
-    values = [_number(str(v).strip(), S_BBOX) for v in numbers]
-    return ",".join(_format_number(v) for v in values)
+    values = [parse_number(str(v).strip(), S_BBOX) for v in numbers]
+    return ",".join(format_number(v) for v in values)
 
 
 def _wkt(geometry: Any, part: str) -> str:
@@ -526,7 +414,7 @@ def opensearch_to_stac(params: Mapping[str, Any]) -> StacSearch:
         elif key == P_UID:
             body[S_IDS] = [value]
         elif key == P_BBOX:
-            body[S_BBOX] = [_number(v.strip(), P_BBOX) for v in value.split(",")]
+            body[S_BBOX] = [parse_number(v.strip(), P_BBOX) for v in value.split(",")]
             if len(body[S_BBOX]) != 4:
                 raise _error(P_BBOX, "must be west,south,east,north")
         elif key == P_GEOMETRY:
