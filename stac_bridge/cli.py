@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import collections
 import logging
+import os
 import re
 import shlex
 import sys
@@ -342,12 +343,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         database = locate_database(start=True)
     _say(f"database: {database.description}" + (" (started; stopped again when serve ends)"
                                                  if database.started else ""))
-    app = create_app(settings, database_url=database.url)
+    workers = args.workers or _cores()
     root = f"http://{args.host}:{args.port}"
-    _say(f"serving the STAC API on {root}/ (OGC OpenSearch for terracatalogueclient on {root}/opensearch/, "
+    if workers == 1:
+        target: Any = create_app(settings, database_url=database.url)
+    else:
+        # Each worker process builds its own application (and pools) from the environment.
+        os.environ.update(STAC_BRIDGE_DATABASE_URL=database.url, STAC_BRIDGE_WORKERS=str(workers))
+        create_app(ServerSettings(), database_url=database.url)  # a bad configuration fails here, once
+        target = "stac_bridge.server.app:create_worker_app"
+    _say(f"serving the STAC API on {root}/ with {workers} worker process{'es' if workers > 1 else ''} "
+         f"(OGC OpenSearch for terracatalogueclient on {root}/opensearch/, "
          f"Capella's catalog search for capella-console-client on {root}/capella/)")
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
+        uvicorn.run(target, host=args.host, port=args.port, log_level=args.log_level, workers=workers,
+                    factory=workers > 1)
     except SystemExit as exc:  # uvicorn exits when it cannot start (the port taken meanwhile)
         if exc.code not in (0, None):
             _say(f"stac-bridge: the server could not start on {args.host}:{args.port} (see above)")
@@ -372,7 +382,18 @@ def _add_serve(sub: Any) -> None:
     parser.add_argument("--port", type=_at_least(1), default=8080, help="the port to listen on")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                         help="uvicorn's log level")
+    parser.add_argument("--workers", type=_at_least(1), default=None, metavar="N",
+                        help="API processes (default: the number of cores); each has its own database pools, "
+                        "sized so that all of them fit in PostgreSQL's max_connections")
     parser.set_defaults(func=_cmd_serve)
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 # -- validate ----------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from stac_bridge.server import source as source_routes
 from stac_bridge.server.guards import BodyLimitMiddleware, RequestGuardMiddleware
 from stac_bridge.server.settings import ServerSettings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_worker_app"]
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +163,12 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
         enabled_extensions=None,
     )
     postgres = _postgres_settings(url, settings)
+    read_url = settings.read_database_url.get_secret_value() if settings.read_database_url else None
+    read_postgres = _postgres_settings(read_url, settings) if read_url else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await faults.connect(app, postgres, settings, writes=settings.transactions)
+        await faults.connect(app, postgres, settings, writes=settings.transactions, read_postgres=read_postgres)
         yield
         await faults.disconnect(app)
 
@@ -201,6 +203,15 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
         )
     app.add_middleware(CollapseSlashesMiddleware)  # added last: the outermost, before auth and routing
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The application of one of ``serve --workers N``'s processes, configured by the environment.
+
+    uvicorn starts each worker process with this factory (``stac_bridge.server.app:create_worker_app``);
+    ``serve`` sets ``STAC_BRIDGE_DATABASE_URL`` and ``STAC_BRIDGE_WORKERS`` for them.
+    """
+    return create_app(ServerSettings())
 
 
 def _description(settings: ServerSettings) -> str:
