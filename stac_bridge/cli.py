@@ -297,8 +297,8 @@ def _add_load(sub: Any) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="STAC JSON or ndjson files, or directories of them")
     parser.add_argument("--mode", choices=["upsert", "insert-ignore"], default="upsert",
                         help="upsert: new and changed objects are written; insert-ignore: existing ones are kept")
-    parser.add_argument("--batch-size", type=_at_least(1), default=1000, metavar="N",
-                        help="items per transaction")
+    parser.add_argument("--batch-size", type=_at_least(1), default=10_000, metavar="N",
+                        help="items per transaction (pypgstac load's chunks are as many)")
     parser.add_argument("--start-db", action="store_true",
                         help="start the project's managed database first (created when there is none)")
     parser.set_defaults(func=_cmd_load)

@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import orjson
 import psycopg
 from psycopg import sql
 
 from stac_bridge.errors import LoadError
+from stac_bridge.pgstac.rows import LOAD_KEY, BaseItem, FormatError, digest_of, format_rows
 
 __all__ = ["LoadInterrupted", "LoadSummary", "PgstacLoader", "Mode", "read_stac"]
 
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["upsert", "insert-ignore"]
 MODES: Final[tuple[Mode, ...]] = ("upsert", "insert-ignore")
-DEFAULT_BATCH_SIZE: Final = 1000
+DEFAULT_BATCH_SIZE: Final = 10_000
 
 
 @dataclass
@@ -121,7 +123,8 @@ class LoadInterrupted(LoadError):
 
 
 def read_stac(
-    paths: Iterable[str | Path], *, on_error: Callable[[str, str], None] | None = None
+    paths: Iterable[str | Path], *, on_error: Callable[[str, str], None] | None = None,
+    lines: Callable[[bytes], bool] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every STAC object in files and directories, in order.
 
@@ -132,11 +135,12 @@ def read_stac(
         paths: Files and directories.
         on_error: Called with ``(where, reason)`` for each file or ndjson line that is not JSON or holds
             something other than objects; it is skipped and reading goes on. Without it, such input raises.
+        lines: Of ndjson files, only the lines (bytes) this accepts are parsed: a cheap prefilter.
 
     Raises:
         LoadError: a file or line is not JSON, naming the file and the line (only without ``on_error``).
     """
-    for entry in _read(paths):
+    for entry in _read(paths, lines):
         if isinstance(entry, _Unreadable):
             if on_error is None:
                 raise LoadError(f"{entry.where} {entry.reason}")
@@ -153,14 +157,16 @@ class _Unreadable:
     reason: str
 
 
-def _read(paths: Iterable[str | Path]) -> Iterator[dict[str, Any] | _Unreadable]:
+def _read(paths: Iterable[str | Path], lines: Callable[[bytes], bool] | None = None,
+          ) -> Iterator[dict[str, Any] | _Unreadable]:
+    """The objects of ``paths``; of ndjson files, only the lines ``lines`` accepts (all without it)."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from _read(sorted(p for p in path.rglob("*") if p.suffix in (".json", ".ndjson", ".jsonl")))
+            yield from _read(sorted(p for p in path.rglob("*") if p.suffix in (".json", ".ndjson", ".jsonl")), lines)
             continue
         try:
-            handle = path.open(encoding="utf-8")
+            handle = path.open("rb")
         except OSError as exc:
             raise LoadError(f"cannot read {path}: {exc}") from exc
         with handle:
@@ -168,17 +174,24 @@ def _read(paths: Iterable[str | Path]) -> Iterator[dict[str, Any] | _Unreadable]
             while first.isspace():
                 first = handle.read(1)
             handle.seek(0)
-            if first == "[" or (first == "{" and not _is_ndjson(path)):
-                yield from _documents(str(path), handle.read())
+            if first == b"[" or (first == b"{" and not _is_ndjson(path)):
+                yield from _documents(str(path), _utf8(path, handle.read()))
             else:
                 for number, line in enumerate(handle, start=1):
-                    if line.strip():
+                    if line.strip() and (lines is None or lines(line)):
                         yield from _documents(f"{path}:{number}", line)
 
 
-def _documents(where: str, text: str) -> Iterator[dict[str, Any] | _Unreadable]:
+def _utf8(path: Path, data: bytes) -> str:
     try:
-        document = json.loads(text)
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"cannot read {path}: {exc}") from exc
+
+
+def _documents(where: str, text: str | bytes) -> Iterator[dict[str, Any] | _Unreadable]:
+    try:
+        document = orjson.loads(text)
     except ValueError as exc:
         yield _Unreadable(where, f"is not valid JSON: {exc}")
         return
@@ -209,6 +222,11 @@ def _objects_of(where: str, document: Any) -> Iterator[dict[str, Any] | _Unreada
         yield _Unreadable(where, f"holds something that is not a STAC object: {json.dumps(document)[:80]}")
 
 
+def _maybe_collection(line: bytes) -> bool:
+    """Whether an ndjson line may hold a collection (a cheap test: the ones that pass are parsed)."""
+    return b'"Collection"' in line
+
+
 class PgstacLoader:
     """Loads STAC objects into the pgstac database at ``dsn``.
 
@@ -231,6 +249,7 @@ class PgstacLoader:
         self.mode = mode
         self.batch_size = batch_size
         self._touched: set[str] = set()
+        self._bases: dict[str, BaseItem] = {}
         self._db = PgstacDB(dsn=dsn)
         try:
             self._pypgstac = Loader(self._db)
@@ -318,8 +337,9 @@ class PgstacLoader:
                 summary.loaded += 1
                 loaded.append(cid)
         self.update_extents(loaded)
-        # Base items may have changed: pypgstac caches them per collection.
+        # Base items may have changed: pypgstac caches them per collection, and so does this loader.
         self._pypgstac.collection_json.cache_clear()
+        self._bases.clear()
         return summary
 
     # -- items -------------------------------------------------------------------------------------------
@@ -389,42 +409,83 @@ class PgstacLoader:
             LoadInterrupted: the database went away; the summary so far is attached.
         """
         summary = LoadSummary()
-        summary.add(self.load_collections(o for o in read_stac(paths, on_error=summary.fail)
+        # A first reading for the collections parses only the ndjson lines that may hold one; unreadable input
+        # is reported by the second, which reads everything once.
+        summary.add(self.load_collections(o for o in read_stac(paths, on_error=lambda where, reason: None,
+                                                               lines=_maybe_collection)
                                           if o.get("type") == "Collection"))
-        # The second reading reports the same unreadable input again: only the first one counts.
-        items = (o for o in read_stac(paths, on_error=lambda where, reason: None) if o.get("type") != "Collection")
+        items = (o for o in read_stac(paths, on_error=summary.fail) if o.get("type") != "Collection")
         return self.load_items(items, on_batch=on_batch, summary=summary)
 
     def _load_batch(
         self, batch: Sequence[Mapping[str, Any]], *, refused: list[tuple[int, str]] | None = None
     ) -> LoadSummary:
         summary = LoadSummary()
+
+        def refuse(index: int, item: Any, problem: str) -> None:
+            summary.fail(_id_of(item), problem)
+            if refused is not None:
+                refused.append((index, problem))
+
         known = self._existing_collections({str(i.get("collection")) for i in batch if isinstance(i, Mapping)})
         # The last of several items with one id wins, as loading them one batch after the other would do
         # (the database refuses to upsert one row twice in one statement).
         last = {_key(item): index for index, item in enumerate(batch) if isinstance(item, Mapping)}
-        rows: list[tuple[int, dict[str, Any]]] = []
+        accepted: list[tuple[int, BaseItem, str]] = []
         for index, item in enumerate(batch):
             problem = _item_problem(item, known)
             if problem is None and last[_key(item)] != index:
                 summary.replaced += 1
                 continue
-            if problem is None:
-                try:
-                    content, private = split_private(item)
-                    if private is not None:
-                        content["private"] = private  # pypgstac's own way into the private column
-                    rows.append((index, self._pypgstac.format_item(content)))
-                except Exception as exc:  # pypgstac raises bare Exceptions for bad datetimes/geometries
-                    problem = _first_line(exc)
             if problem is not None:
-                summary.fail(_id_of(item), problem)
-                if refused is not None:
-                    refused.append((index, problem))
+                refuse(index, item, problem)
+                continue
+            try:
+                base = self._base_item(str(item["collection"]))
+            except Exception as exc:  # pypgstac raises bare Exceptions
+                refuse(index, item, _first_line(exc))
+                continue
+            data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+            accepted.append((index, base, digest_of(data, base)))
+        stored = self._stored_digests({_key(batch[index]) for index, *_ in accepted})
+        todo: list[tuple[int, dict[str, Any], BaseItem, str]] = []
+        for index, base, item_digest in accepted:
+            key = _key(batch[index])
+            if key in stored and (self.mode == "insert-ignore" or stored[key] == item_digest):
+                summary.unchanged += 1  # the same item, as this loader stored it: nothing to format or write
+                continue
+            content, private = split_private(_dehydratable_copy(batch[index], base))
+            if private is not None:
+                content["private"] = private
+            todo.append((index, content, base, item_digest))
+        rows: list[tuple[int, dict[str, Any]]] = []
+        for (index, *_), row in zip(todo, format_rows([t[1:] for t in todo]), strict=True):
+            if isinstance(row, FormatError):
+                refuse(index, batch[index], _first_line(row))
+            else:
+                rows.append((index, row))
         self._write_isolating(rows, summary, refused)
         if refused is not None:
             refused.sort()
         return summary
+
+    def _base_item(self, collection: str) -> BaseItem:
+        """The collection's base item (pypgstac's), cached until collections are loaded again."""
+        base = self._bases.get(collection)
+        if base is None:
+            base = self._bases[collection] = BaseItem.of(*self._pypgstac.collection_json(collection))
+        return base
+
+    def _stored_digests(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """Of the items ``keys`` names that are stored, the digest they were loaded with.
+
+        ``None`` for an item stored without one, or whose content changed since (another writer: the API's
+        transactions, pypgstac): it is written again.
+        """
+        if not keys:
+            return {}
+        rows = self._conn.execute(_STORED_SQL, ([c for c, _ in keys], [i for _, i in keys])).fetchall()
+        return {(c, i): d if intact else None for c, i, d, intact in rows if (c, i) in keys}
 
     def _write_isolating(self, rows: list[tuple[int, dict[str, Any]]], summary: LoadSummary,
                          refused: list[tuple[int, str]] | None) -> None:
@@ -501,16 +562,24 @@ class PgstacLoader:
                     row["geometry"], row["content"], row.get("private"),
                 ))
         target = sql.Identifier(partition)
+        # The md5 of the content as stored goes with the digest: a later load trusts the digest only while the
+        # content is still the one it wrote (see _stored_digests).
+        insert = sql.SQL(
+            "INSERT INTO {} AS t (id, geometry, collection, datetime, end_datetime, content, private) "
+            "SELECT id, geometry, collection, datetime, end_datetime, content, "
+            "jsonb_set(private, ARRAY[%s, 'stored'], to_jsonb(md5(content::text))) FROM stac_bridge_ingest "
+        ).format(target)
         if self.mode == "insert-ignore":
-            query = sql.SQL("INSERT INTO {} SELECT * FROM stac_bridge_ingest ON CONFLICT DO NOTHING").format(target)
+            query = insert + sql.SQL("ON CONFLICT DO NOTHING")
         else:
-            query = sql.SQL(
-                "INSERT INTO {} AS t SELECT * FROM stac_bridge_ingest ON CONFLICT (id) DO UPDATE SET "
+            query = insert + sql.SQL(
+                "ON CONFLICT (id) DO UPDATE SET "
                 "datetime = EXCLUDED.datetime, end_datetime = EXCLUDED.end_datetime, "
-                "geometry = EXCLUDED.geometry, collection = EXCLUDED.collection, content = EXCLUDED.content "
+                "geometry = EXCLUDED.geometry, collection = EXCLUDED.collection, content = EXCLUDED.content, "
+                "private = EXCLUDED.private "
                 "WHERE t IS DISTINCT FROM EXCLUDED"
-            ).format(target)
-        cur.execute(query)
+            )
+        cur.execute(query, (LOAD_KEY,))
         return max(cur.rowcount, 0)
 
     # -- reading back ------------------------------------------------------------------------------------
@@ -523,6 +592,12 @@ class PgstacLoader:
             row = self._conn.execute("SELECT count(*) FROM items WHERE collection = %s", (collection,)).fetchone()
         return int(row[0]) if row else 0
 
+
+_STORED_SQL: Final = f"""
+SELECT collection, id, private->'{LOAD_KEY}'->>'digest',
+       private->'{LOAD_KEY}'->>'stored' IS NOT DISTINCT FROM md5(content::text)
+FROM items WHERE collection = ANY(%s) AND id = ANY(%s)
+"""
 
 _EXTENT_SQL: Final = """
 WITH spans AS (
@@ -554,6 +629,16 @@ UPDATE collections c SET content = jsonb_set(
 )
 FROM boxes b WHERE c.id = b.collection
 """
+
+
+def _dehydratable_copy(item: Mapping[str, Any], base: BaseItem) -> dict[str, Any]:
+    """A copy of ``item`` that dehydration (which works in place) may consume.
+
+    The members the base item has too (``assets``...) are copied whole, the others shared; the footprint is not
+    dehydrated (it becomes a column).
+    """
+    return {key: orjson.loads(orjson.dumps(value)) if key in base.item and key != "geometry" else value
+            for key, value in item.items()}
 
 
 def _key(item: Mapping[str, Any]) -> tuple[str, str]:
