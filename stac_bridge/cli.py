@@ -149,8 +149,19 @@ def _cmd_db(args: argparse.Namespace) -> int:
 
             print(f"pgstac {migrate(external)} in the configured database")
         return EXIT_OK
+    if args.action.startswith("replica") and external:
+        print("STAC_BRIDGE_DATABASE_URL (or PG*) is set: replicate that database with its own tools "
+              "(docs/deployment.md), then set STAC_BRIDGE_READ_DATABASE_URL")
+        return EXIT_ERROR
     if args.action == "up":
         print(cluster.up())
+    elif args.action == "replica":
+        print(cluster.replica_up())
+        _say("reads through it: STAC_BRIDGE_READ_DATABASE_URL=$(stac-bridge db replica-url) stac-bridge serve")
+    elif args.action == "replica-url":
+        print(cluster.replica_url())
+    elif args.action == "replica-down":
+        print(cluster.replica_down())
     elif args.action == "down":
         print(cluster.down())
     elif args.action == "destroy":
@@ -171,9 +182,11 @@ def _add_db(sub: Any) -> None:
         "is none). STAC_BRIDGE_DATABASE_URL names an external database instead.",
     )
     parser.add_argument(
-        "action", choices=["up", "down", "status", "url", "destroy"],
+        "action", choices=["up", "down", "status", "url", "destroy", "replica", "replica-url", "replica-down"],
         help="up: create (first time), start and migrate; down: stop, keeping the data; status: running or not "
-        "(exit 3 when not); url: the connection URL (exit 3 when not running); destroy: stop and delete the data",
+        "(exit 3 when not); url: the connection URL (exit 3 when not running); destroy: stop and delete the data "
+        "(and the replica's); replica: start a local streaming replica of the running database (pg_basebackup "
+        "the first time), for STAC_BRIDGE_READ_DATABASE_URL; replica-url: its URL; replica-down: stop it",
     )
     parser.add_argument("--home", metavar="DIR",
                         help="the cluster's home (default: $STAC_BRIDGE_HOME, else the nearest .stac-bridge/ "

@@ -18,11 +18,14 @@ comes back exactly.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import itertools
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -178,7 +181,7 @@ def _read(paths: Iterable[str | Path], lines: Callable[[bytes], bool] | None = N
                 yield from _documents(str(path), _utf8(path, handle.read()))
             else:
                 for number, line in enumerate(handle, start=1):
-                    if line.strip() and (lines is None or lines(line)):
+                    if not line.isspace() and (lines is None or lines(line)):
                         yield from _documents(f"{path}:{number}", line)
 
 
@@ -250,6 +253,8 @@ class PgstacLoader:
         self.batch_size = batch_size
         self._touched: set[str] = set()
         self._bases: dict[str, BaseItem] = {}
+        self._dsn = dsn
+        self._read_conn: psycopg.Connection[Any] | None = None
         self._db = PgstacDB(dsn=dsn)
         try:
             self._pypgstac = Loader(self._db)
@@ -267,6 +272,8 @@ class PgstacLoader:
             log.warning("collection extents not updated: %s", _first_line(exc))
         finally:
             self._db.close()
+            if self._read_conn is not None:
+                self._read_conn.close()
 
     def update_extents(self, collections: Iterable[str] = ()) -> None:
         """Set the served extent of ``collections``, and of the collections loaded into since, to their items'.
@@ -365,20 +372,48 @@ class PgstacLoader:
             LoadInterrupted: the database failed for another reason than an item (it went away): the summary
                 of what was committed before is attached.
         """
+        with _no_cyclic_gc():
+            return self._load_items(items, on_batch, summary)
+
+    def _load_items(self, items: Iterable[Mapping[str, Any]], on_batch: Callable[[LoadSummary], None] | None,
+                    summary: LoadSummary | None) -> LoadSummary:
         summary = summary if summary is not None else LoadSummary()
         iterator = iter(items)
-        while batch := list(itertools.islice(iterator, self.batch_size)):
+        # Two stages on two cores: while one batch is looked up, formatted and written by the writer thread
+        # (the database works, that thread waits in psycopg without the GIL), the next is read and checked here.
+        pending: Future[LoadSummary] | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix="stac-bridge-writer") as writer:
             try:
-                result = self._load_batch(batch)
+                mostly_new = True
+                while batch := list(itertools.islice(iterator, self.batch_size)):
+                    checked, accepted = self._check(batch, None)
+                    # When the last batch was mostly new or changed, this one's rows are made here, beside the
+                    # writing of the last; else only the changed ones are, after the lookup.
+                    formatted = self._formatted(batch, accepted) if mostly_new else None
+                    if pending is not None:
+                        done = pending.result()
+                        mostly_new = done.unchanged * 2 < done.loaded + done.unchanged + done.failed
+                        self._committed(done, summary, on_batch)
+                    pending = writer.submit(self._store, batch, checked, accepted, None, formatted)
+                if pending is not None:
+                    self._committed(pending.result(), summary, on_batch)
             except LoadError as exc:
+                if pending is not None:
+                    with contextlib.suppress(LoadError):
+                        self._committed(pending.result(), summary, on_batch)
                 # The database is gone: the extents of what was committed wait for the next load.
                 self._touched.clear()
                 raise LoadInterrupted(str(exc), summary) from exc
-            summary.add(result)
-            if on_batch is not None:
-                on_batch(result)
         self.update_extents()
         return summary
+
+    @staticmethod
+    def _committed(result: LoadSummary, summary: LoadSummary,
+                   on_batch: Callable[[LoadSummary], None] | None) -> None:
+        summary.add(result)
+        if on_batch is not None:
+            on_batch(result)
+
 
     def write(self, batch: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
         """Sink protocol: load one batch; committed when this returns.
@@ -420,13 +455,20 @@ class PgstacLoader:
     def _load_batch(
         self, batch: Sequence[Mapping[str, Any]], *, refused: list[tuple[int, str]] | None = None
     ) -> LoadSummary:
+        summary, accepted = self._check(batch, refused)
+        self._store(batch, summary, accepted, refused)
+        if refused is not None:
+            refused.sort()
+        return summary
+
+    def _check(self, batch: Sequence[Mapping[str, Any]], refused: list[tuple[int, str]] | None,
+               ) -> tuple[LoadSummary, list[tuple[int, BaseItem, str]]]:
+        """Check a batch and take each good item's digest (reading only collections, on the second connection).
+
+        Returns:
+            The counts so far (failed, replaced) and the items to store: ``(batch index, base item, digest)``.
+        """
         summary = LoadSummary()
-
-        def refuse(index: int, item: Any, problem: str) -> None:
-            summary.fail(_id_of(item), problem)
-            if refused is not None:
-                refused.append((index, problem))
-
         known = self._existing_collections({str(i.get("collection")) for i in batch if isinstance(i, Mapping)})
         # The last of several items with one id wins, as loading them one batch after the other would do
         # (the database refuses to upsert one row twice in one statement).
@@ -437,44 +479,94 @@ class PgstacLoader:
             if problem is None and last[_key(item)] != index:
                 summary.replaced += 1
                 continue
+            if problem is None:
+                try:
+                    base = self._base_item(str(item["collection"]))
+                except LoadError:
+                    raise
+                except (psycopg.Error, ValueError) as exc:
+                    problem = _first_line(exc)
             if problem is not None:
-                refuse(index, item, problem)
-                continue
-            try:
-                base = self._base_item(str(item["collection"]))
-            except Exception as exc:  # pypgstac raises bare Exceptions
-                refuse(index, item, _first_line(exc))
+                _refuse(summary, refused, index, item, problem)
                 continue
             data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
             accepted.append((index, base, digest_of(data, base)))
-        stored = self._stored_digests({_key(batch[index]) for index, *_ in accepted})
-        todo: list[tuple[int, dict[str, Any], BaseItem, str]] = []
-        for index, base, item_digest in accepted:
-            key = _key(batch[index])
-            if key in stored and (self.mode == "insert-ignore" or stored[key] == item_digest):
-                summary.unchanged += 1  # the same item, as this loader stored it: nothing to format or write
-                continue
+        return summary, accepted
+
+    def _formatted(self, batch: Sequence[Mapping[str, Any]], todo: list[tuple[int, BaseItem, str]],
+                   ) -> list[tuple[int, dict[str, Any] | FormatError]]:
+        """The rows of the ``todo`` items of ``batch``, as :func:`~stac_bridge.pgstac.rows.format_rows` makes them."""
+        items = []
+        for index, base, item_digest in todo:
             content, private = split_private(_dehydratable_copy(batch[index], base))
             if private is not None:
                 content["private"] = private
-            todo.append((index, content, base, item_digest))
+            items.append((content, base, item_digest))
+        return [(index, row) for (index, *_), row in zip(todo, format_rows(items), strict=True)]
+
+    def _store(self, batch: Sequence[Mapping[str, Any]], summary: LoadSummary,
+               accepted: list[tuple[int, BaseItem, str]], refused: list[tuple[int, str]] | None,
+               formatted: list[tuple[int, dict[str, Any] | FormatError]] | None = None) -> LoadSummary:
+        """Format and write the checked items of a batch but those stored with the same digest (unchanged).
+
+        On the loader's (writing) connection: reads of the items never meet the writes of another batch.
+
+        Args:
+            batch: The batch.
+            summary: Its counts so far (added to).
+            accepted: Its checked items (:meth:`_check`).
+            refused: Where to note the items refused, for :meth:`write`.
+            formatted: Rows of the accepted items made beforehand (by the reading thread), if any.
+        """
+        stored = self._stored_digests({_key(batch[index]) for index, *_ in accepted})
+        todo: list[tuple[int, BaseItem, str]] = []
+        for entry in accepted:
+            key = _key(batch[entry[0]])
+            if key in stored and (self.mode == "insert-ignore" or stored[key] == entry[2]):
+                summary.unchanged += 1  # the same item, as this loader stored it: nothing to format or write
+            else:
+                todo.append(entry)
+        if formatted is None:
+            formatted = self._formatted(batch, todo)
+        else:
+            wanted = {index for index, *_ in todo}
+            formatted = [(index, row) for index, row in formatted if index in wanted]
         rows: list[tuple[int, dict[str, Any]]] = []
-        for (index, *_), row in zip(todo, format_rows([t[1:] for t in todo]), strict=True):
+        for index, row in formatted:
             if isinstance(row, FormatError):
-                refuse(index, batch[index], _first_line(row))
+                _refuse(summary, refused, index, batch[index], _first_line(row))
             else:
                 rows.append((index, row))
         self._write_isolating(rows, summary, refused)
-        if refused is not None:
-            refused.sort()
         return summary
 
     def _base_item(self, collection: str) -> BaseItem:
         """The collection's base item (pypgstac's), cached until collections are loaded again."""
         base = self._bases.get(collection)
         if base is None:
-            base = self._bases[collection] = BaseItem.of(*self._pypgstac.collection_json(collection))
+            row = self._read_row(_BASE_ITEM_SQL, (collection,))
+            if row is None or row[1] is None:  # removed since the batch was checked
+                raise ValueError(f"collection {collection!r} does not exist: load the collection first")
+            base = self._bases[collection] = BaseItem.of(*row)
         return base
+
+    @property
+    def _reads(self) -> psycopg.Connection[Any]:
+        """The loader's second connection (autocommit): what a batch needs to know while another is written."""
+        if self._read_conn is None or self._read_conn.closed:
+            try:
+                self._read_conn = psycopg.connect(self._dsn, autocommit=True)
+                self._read_conn.execute("SET search_path TO pgstac, public")
+            except psycopg.OperationalError as exc:
+                raise LoadError(f"the database failed: {_first_line(exc)}") from exc
+        return self._read_conn
+
+    def _read_row(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        try:
+            row: tuple[Any, ...] | None = self._reads.execute(query, params).fetchone()
+        except psycopg.OperationalError as exc:
+            raise LoadError(f"the database failed: {_first_line(exc)}") from exc
+        return row
 
     def _stored_digests(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
         """Of the items ``keys`` names that are stored, the digest they were loaded with.
@@ -484,7 +576,10 @@ class PgstacLoader:
         """
         if not keys:
             return {}
-        rows = self._conn.execute(_STORED_SQL, ([c for c, _ in keys], [i for _, i in keys])).fetchall()
+        try:
+            rows = self._conn.execute(_STORED_SQL, ([c for c, _ in keys], [i for _, i in keys])).fetchall()
+        except psycopg.OperationalError as exc:
+            raise LoadError(f"the database failed: {_first_line(exc)}") from exc
         return {(c, i): d if intact else None for c, i, d, intact in rows if (c, i) in keys}
 
     def _write_isolating(self, rows: list[tuple[int, dict[str, Any]]], summary: LoadSummary,
@@ -521,7 +616,10 @@ class PgstacLoader:
             self._touched.update(str(row["collection"]) for _, row in rows)
 
     def _existing_collections(self, ids: set[str]) -> set[str]:
-        rows = self._conn.execute("SELECT id FROM collections WHERE id = ANY(%s)", (list(ids),)).fetchall()
+        try:
+            rows = self._reads.execute("SELECT id FROM collections WHERE id = ANY(%s)", (list(ids),)).fetchall()
+        except psycopg.OperationalError as exc:
+            raise LoadError(f"the database failed: {_first_line(exc)}") from exc
         return {r[0] for r in rows}
 
     def _write_rows(self, rows: list[dict[str, Any]]) -> int:
@@ -531,7 +629,18 @@ class PgstacLoader:
         written = 0
         conn = self._conn
         with conn.transaction(), conn.cursor() as cur:
-            for name, group in itertools.groupby(rows, key=lambda r: str(r["partition"])):
+            # One staging table and one COPY for the whole batch (emptied at commit), then one INSERT per
+            # partition: a temporary table made or truncated per partition cost more than the rows.
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS stac_bridge_staged (LIKE items, part text) "
+                        "ON COMMIT DELETE ROWS")
+            columns = "(id, collection, datetime, end_datetime, geometry, content, private, part)"
+            with cur.copy(f"COPY stac_bridge_staged {columns} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((
+                        row["id"], row["collection"], row["datetime"], row["end_datetime"],
+                        row["geometry"], row["content"], row.get("private"), row["partition"],
+                    ))
+            for name in sorted({str(r["partition"]) for r in rows}):
                 partition = self._pypgstac._partition_cache[name]
                 if partition.requires_update:
                     cur.execute(
@@ -544,30 +653,20 @@ class PgstacLoader:
                             partition.end_datetime_range_max,
                         ),
                     )
-                written += self._write_partition(cur, name, list(group))
+                written += self._write_partition(cur, name)
         for partition in self._pypgstac._partition_cache.values():
             partition.requires_update = False
         return written
 
-    def _write_partition(self, cur: psycopg.Cursor[Any], partition: str, rows: list[dict[str, Any]]) -> int:
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS stac_bridge_ingest (LIKE items) ON COMMIT DELETE ROWS; "
-            "TRUNCATE stac_bridge_ingest"
-        )
-        columns = "(id, collection, datetime, end_datetime, geometry, content, private)"
-        with cur.copy(f"COPY stac_bridge_ingest {columns} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((
-                    row["id"], row["collection"], row["datetime"], row["end_datetime"],
-                    row["geometry"], row["content"], row.get("private"),
-                ))
+    def _write_partition(self, cur: psycopg.Cursor[Any], partition: str) -> int:
         target = sql.Identifier(partition)
         # The md5 of the content as stored goes with the digest: a later load trusts the digest only while the
         # content is still the one it wrote (see _stored_digests).
         insert = sql.SQL(
             "INSERT INTO {} AS t (id, geometry, collection, datetime, end_datetime, content, private) "
             "SELECT id, geometry, collection, datetime, end_datetime, content, "
-            "jsonb_set(private, ARRAY[%s, 'stored'], to_jsonb(md5(content::text))) FROM stac_bridge_ingest "
+            "jsonb_set(private, ARRAY[%s, 'stored'], to_jsonb(md5(content::text))) FROM stac_bridge_staged "
+            "WHERE part = %s "
         ).format(target)
         if self.mode == "insert-ignore":
             query = insert + sql.SQL("ON CONFLICT DO NOTHING")
@@ -579,7 +678,7 @@ class PgstacLoader:
                 "private = EXCLUDED.private "
                 "WHERE t IS DISTINCT FROM EXCLUDED"
             )
-        cur.execute(query, (LOAD_KEY,))
+        cur.execute(query, (LOAD_KEY, partition))
         return max(cur.rowcount, 0)
 
     # -- reading back ------------------------------------------------------------------------------------
@@ -592,6 +691,12 @@ class PgstacLoader:
             row = self._conn.execute("SELECT count(*) FROM items WHERE collection = %s", (collection,)).fetchone()
         return int(row[0]) if row else 0
 
+
+#: What pypgstac's ``Loader.collection_json`` asks.
+_BASE_ITEM_SQL: Final = """
+SELECT b.base_item, c.key, c.partition_trunc, b.base_item_id
+FROM collections c, current_base_item(c.id) b WHERE c.id = %s
+"""
 
 _STORED_SQL: Final = f"""
 SELECT collection, id, private->'{LOAD_KEY}'->>'digest',
@@ -631,6 +736,22 @@ FROM boxes b WHERE c.id = b.collection
 """
 
 
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Python's cycle collector, paused.
+
+    Parsed JSON holds no cycles (reference counting frees it all), and with batches of thousands of items alive
+    each full collection walks millions of objects: a load of 100,000 items spent most of its time there.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _dehydratable_copy(item: Mapping[str, Any], base: BaseItem) -> dict[str, Any]:
     """A copy of ``item`` that dehydration (which works in place) may consume.
 
@@ -639,6 +760,13 @@ def _dehydratable_copy(item: Mapping[str, Any], base: BaseItem) -> dict[str, Any
     """
     return {key: orjson.loads(orjson.dumps(value)) if key in base.item and key != "geometry" else value
             for key, value in item.items()}
+
+
+def _refuse(summary: LoadSummary, refused: list[tuple[int, str]] | None, index: int, item: Any,
+            problem: str) -> None:
+    summary.fail(_id_of(item), problem)
+    if refused is not None:
+        refused.append((index, problem))
 
 
 def _key(item: Mapping[str, Any]) -> tuple[str, str]:

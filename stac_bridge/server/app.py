@@ -140,7 +140,7 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     from stac_fastapi.pgstac.app import instantiate_api
     from stac_fastapi.pgstac.config import Settings as PgstacSettings
 
-    from stac_bridge.server import faults
+    from stac_bridge.server import faults, speed
     from stac_bridge.server.extensions import BridgeClient, extension_maps
     from stac_bridge.server.transactions import StrictExtensions
 
@@ -178,6 +178,7 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     )
     api.client.landing_page_id = settings.landing_id
     app: FastAPI = api.app
+    speed.use_compression(app)
     faults.install_error_handlers(app)
     # stac-fastapi's health check waits on the pool unbounded and answers an empty message on a timeout:
     # ours goes first, so that it is the one routed to (theirs stays, unreachable, inside its router).

@@ -32,6 +32,8 @@ from stac_fastapi.types.extension import ApiExtension
 from starlette.requests import Request
 from starlette.responses import Response
 
+from stac_bridge.server.speed import geojson
+
 __all__ = [
     "BROWSEABLE",
     "DEFAULT_FIELDS",
@@ -136,7 +138,10 @@ def _footprint(bbox: Any) -> Any:
 
 
 def _as_geojson(result: Any) -> Any:
-    # stac-fastapi answers field-filtered searches as plain JSON to skip its model validation; keep the type.
+    # An item collection is serialised here, once, by orjson (stac_bridge.server.speed). stac-fastapi answers
+    # field-filtered searches as plain JSON to skip its model validation; keep the type.
+    if isinstance(result, dict):
+        return geojson(result)
     if isinstance(result, Response) and result.media_type == "application/json":
         result.headers["content-type"] = _GEOJSON
     return result
