@@ -499,20 +499,12 @@ class ManagedCluster:
     def _base_backup(self, primary: ClusterState, data_dir: Path) -> None:
         if data_dir.exists():
             shutil.rmtree(data_dir)  # an unfinished earlier backup
-        pgpass = data_dir.parent / ".replica-pgpass"
-        fd = os.open(pgpass, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(f"127.0.0.1:{primary.port}:*:{SUPERUSER}:{primary.password}\n")
-        if self._as_root():
-            service = pwd.getpwnam(_SERVICE_USER)
-            os.chown(pgpass, service.pw_uid, service.pw_gid)
-        try:
-            self._run(["env", f"PGPASSFILE={pgpass}", str(Path(primary.bindir) / "pg_basebackup"),
-                       "-D", str(data_dir), "-h", "127.0.0.1", "-p", str(primary.port), "-U", SUPERUSER,
-                       "-R", "-X", "stream", "-c", "fast", "-w"])
-        finally:
-            pgpass.unlink(missing_ok=True)
-        # -R wrote the connection (with the password) into postgresql.auto.conf: keep it readable by the owner.
+        # -R writes this connection, password included, as the replica's primary_conninfo (in
+        # postgresql.auto.conf, readable by the server's user only).
+        conninfo = (f"host=127.0.0.1 port={primary.port} user={SUPERUSER} password={primary.password} "
+                    "application_name=stac-bridge-replica")
+        self._run([str(Path(primary.bindir) / "pg_basebackup"), "-D", str(data_dir), "-d", conninfo,
+                   "-R", "-X", "stream", "-c", "fast", "-w"])
         self._run(["chmod", "600", str(data_dir / "postgresql.auto.conf")])
 
     def replica_down(self) -> str:
