@@ -23,5 +23,6 @@ def test_serve_benchmark_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.Mon
                 "--clients", "2", "--stock-venv", str(Path(sys.executable).parents[1])])
     out = capsys.readouterr().out
     for expected in ("pypgstac load items", "stac-bridge load", "sequential POST p50/p95/p99",
-                     "pgstac search() floor", "2 clients: req/s", "filtered GET (CQL2 text)", "GET / POST"):
+                     "SQL floor: pgstac search()", "its floor p50", "2 clients: req/s", "filtered GET (CQL2 text)",
+                     "GET / POST"):
         assert expected in out, out
