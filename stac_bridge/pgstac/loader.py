@@ -536,7 +536,7 @@ class PgstacLoader:
             if isinstance(row, FormatError):
                 _refuse(summary, refused, index, batch[index], _first_line(row))
             else:
-                rows.append((index, row))
+                rows.append((index, {**row, "exists": _key(batch[index]) in stored}))
         self._write_isolating(rows, summary, refused)
         return summary
 
@@ -571,8 +571,8 @@ class PgstacLoader:
     def _stored_digests(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
         """Of the items ``keys`` names that are stored, the digest they were loaded with.
 
-        ``None`` for an item stored without one, or whose content changed since (another writer: the API's
-        transactions, pypgstac): it is written again.
+        ``None`` for an item stored without one, or written since by another writer (the API's transactions,
+        pypgstac): it is written again.
         """
         if not keys:
             return {}
@@ -591,7 +591,13 @@ class PgstacLoader:
         if not rows:
             return
         try:
-            written = self._write_rows([dict(row) for _, row in rows])
+            try:
+                written = self._write_rows([dict(row) for _, row in rows])
+            except psycopg.errors.UniqueViolation:
+                # Another writer stored some of the new items meanwhile: all of them through the upsert.
+                self._pypgstac._partition_cache = {}
+                rows = [(index, {**row, "exists": True}) for index, row in rows]
+                written = self._write_rows([dict(row) for _, row in rows])
         except psycopg.OperationalError as exc:  # the connection, not the rows
             self._pypgstac._partition_cache = {}
             raise LoadError(f"the database failed: {_first_line(exc)}") from exc
@@ -629,18 +635,23 @@ class PgstacLoader:
         written = 0
         conn = self._conn
         with conn.transaction(), conn.cursor() as cur:
-            # One staging table and one COPY for the whole batch (emptied at commit), then one INSERT per
-            # partition: a temporary table made or truncated per partition cost more than the rows.
-            cur.execute("CREATE TEMP TABLE IF NOT EXISTS stac_bridge_staged (LIKE items, part text) "
-                        "ON COMMIT DELETE ROWS")
-            columns = "(id, collection, datetime, end_datetime, geometry, content, private, part)"
-            with cur.copy(f"COPY stac_bridge_staged {columns} FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row((
-                        row["id"], row["collection"], row["datetime"], row["end_datetime"],
-                        row["geometry"], row["content"], row.get("private"), row["partition"],
-                    ))
-            for name in sorted({str(r["partition"]) for r in rows}):
+            # The transaction's id goes with each row's digest (see _STORED_SQL), as xmin shows it.
+            xid = cur.execute("SELECT (pg_current_xact_id()::text::bigint % 4294967296)::text").fetchone()
+            assert xid is not None
+            for row in rows:
+                row["private"] = orjson.dumps({**row["private"], LOAD_KEY: {**row["private"][LOAD_KEY],
+                                                                            "xid": xid[0]}}).decode()
+            staged = [r for r in rows if r.get("exists", True)]
+            if staged:
+                # Items already stored: one staging table and one COPY for them all (emptied at commit), then
+                # an upsert per partition.
+                cur.execute("CREATE TEMP TABLE IF NOT EXISTS stac_bridge_staged (LIKE items, part text) "
+                            "ON COMMIT DELETE ROWS")
+                with cur.copy(f"COPY stac_bridge_staged {_COLUMNS[:-1]}, part) FROM STDIN") as copy:
+                    for row in staged:
+                        copy.write_row((*_values(row), row["partition"]))
+            for name, grouped in itertools.groupby(rows, key=lambda r: str(r["partition"])):
+                group = list(grouped)
                 partition = self._pypgstac._partition_cache[name]
                 if partition.requires_update:
                     cur.execute(
@@ -653,32 +664,38 @@ class PgstacLoader:
                             partition.end_datetime_range_max,
                         ),
                     )
-                written += self._write_partition(cur, name)
+                new = [r for r in group if not r.get("exists", True)]
+                if new:
+                    # Items not stored before: copied straight into their partition (as pypgstac's insert).
+                    with cur.copy(sql.SQL("COPY {} {} FROM STDIN").format(sql.Identifier(name),
+                                                                          sql.SQL(_COLUMNS))) as copy:
+                        for row in new:
+                            copy.write_row(_values(row))
+                    written += len(new)
+                if len(new) < len(group):
+                    written += self._write_partition(cur, name)
         for partition in self._pypgstac._partition_cache.values():
             partition.requires_update = False
         return written
 
     def _write_partition(self, cur: psycopg.Cursor[Any], partition: str) -> int:
         target = sql.Identifier(partition)
-        # The md5 of the content as stored goes with the digest: a later load trusts the digest only while the
-        # content is still the one it wrote (see _stored_digests).
         insert = sql.SQL(
-            "INSERT INTO {} AS t (id, geometry, collection, datetime, end_datetime, content, private) "
-            "SELECT id, geometry, collection, datetime, end_datetime, content, "
-            "jsonb_set(private, ARRAY[%s, 'stored'], to_jsonb(md5(content::text))) FROM stac_bridge_staged "
-            "WHERE part = %s "
+            "INSERT INTO {} AS t " + _COLUMNS + " SELECT id, collection, datetime, end_datetime, geometry, content, "
+            "private FROM stac_bridge_staged WHERE part = %s "
         ).format(target)
         if self.mode == "insert-ignore":
             query = insert + sql.SQL("ON CONFLICT DO NOTHING")
         else:
+            # Every staged row is written: the digest lookup found it changed, or not as this loader stored it
+            # (its digest is stamped now, so that the next load of the same item skips it).
             query = insert + sql.SQL(
                 "ON CONFLICT (id) DO UPDATE SET "
                 "datetime = EXCLUDED.datetime, end_datetime = EXCLUDED.end_datetime, "
                 "geometry = EXCLUDED.geometry, collection = EXCLUDED.collection, content = EXCLUDED.content, "
-                "private = EXCLUDED.private "
-                "WHERE t IS DISTINCT FROM EXCLUDED"
+                "private = EXCLUDED.private"
             )
-        cur.execute(query, (LOAD_KEY, partition))
+        cur.execute(query, (partition,))
         return max(cur.rowcount, 0)
 
     # -- reading back ------------------------------------------------------------------------------------
@@ -698,9 +715,11 @@ SELECT b.base_item, c.key, c.partition_trunc, b.base_item_id
 FROM collections c, current_base_item(c.id) b WHERE c.id = %s
 """
 
+#: A stored digest is trusted while the row is the one the loader's transaction wrote (any later write of the
+#: row, by the API's transactions or pypgstac, gives it another ``xmin``).
 _STORED_SQL: Final = f"""
 SELECT collection, id, private->'{LOAD_KEY}'->>'digest',
-       private->'{LOAD_KEY}'->>'stored' IS NOT DISTINCT FROM md5(content::text)
+       private->'{LOAD_KEY}'->>'xid' IS NOT DISTINCT FROM xmin::text
 FROM items WHERE collection = ANY(%s) AND id = ANY(%s)
 """
 
@@ -760,6 +779,14 @@ def _dehydratable_copy(item: Mapping[str, Any], base: BaseItem) -> dict[str, Any
     """
     return {key: orjson.loads(orjson.dumps(value)) if key in base.item and key != "geometry" else value
             for key, value in item.items()}
+
+
+_COLUMNS: Final = "(id, collection, datetime, end_datetime, geometry, content, private)"
+
+
+def _values(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (row["id"], row["collection"], row["datetime"], row["end_datetime"], row["geometry"], row["content"],
+            row["private"])
 
 
 def _refuse(summary: LoadSummary, refused: list[tuple[int, str]] | None, index: int, item: Any,

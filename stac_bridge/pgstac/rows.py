@@ -20,7 +20,7 @@ import orjson
 
 __all__ = ["LOAD_KEY", "BaseItem", "FormatError", "digest_of", "format_rows"]
 
-#: The loader's own member of an item's ``private`` column: ``{"digest": ..., "stored": md5 of the content}``.
+#: The loader's own member of an item's ``private`` column: ``{"digest": ..., "xid": the writing transaction}``.
 LOAD_KEY: Final = "stac_bridge:load"
 
 
@@ -108,8 +108,8 @@ def format_rows(items: Sequence[tuple[dict[str, Any], BaseItem, str]]) -> list[d
 
     ``item`` is the content to store, with what goes to the ``private`` column under ``"private"``; the members
     it shares with the base item are consumed (dehydrated in place), its ``geometry`` is only read. Each row:
-    ``id``, ``collection``, ``datetime``, ``end_datetime``, ``geometry`` (EWKB hex), ``content`` and
-    ``private`` (JSON text), ``partition``.
+    ``id``, ``collection``, ``datetime``, ``end_datetime``, ``geometry`` (EWKB hex), ``content`` (JSON text),
+    ``private`` (a dict: the writer adds its transaction under :data:`LOAD_KEY` and serialises it), ``partition``.
     """
     from hydraters import dehydrate
 
@@ -131,7 +131,7 @@ def format_rows(items: Sequence[tuple[dict[str, Any], BaseItem, str]]) -> list[d
             content.pop(key, None)
         if base.base_item_id is not None:
             content["pgstac:base_item"] = base.base_item_id
-        row["private"] = orjson.dumps(private).decode()
+        row["private"] = private
         row["content"] = orjson.dumps(content).decode()
         rows.append(row)
     return rows
