@@ -81,8 +81,9 @@ async def connect(app: FastAPI, postgres: Any, settings: ServerSettings, *, writ
 
     replica = read_postgres is not None
     # On a replica pgstac must not write its search bookkeeping (a hot standby refuses writes).
+    read_only = replica or not settings.search_bookkeeping
     app.state.readpool = await pool(read_postgres or postgres, 1 if replica else 1 + writes,
-                                    READ_ONLY_SETTINGS if replica else READ_SETTINGS)
+                                    READ_ONLY_SETTINGS if read_only else READ_SETTINGS)
     if writes:
         app.state.writepool = await pool(postgres, 1 if replica else 2, {})
     app.state.get_connection = _connection_getter(settings.db_acquire_timeout)

@@ -25,6 +25,11 @@ class ServerSettings(BaseSettings):
             lowered so that all the processes' pools fit in PostgreSQL's ``max_connections`` (less
             ``superuser_reserved_connections`` and ``db_spare_connections``).
         db_spare_connections: Connections of each database left to others (loads, psql, migrations).
+        search_bookkeeping: Whether pgstac records each search and its count (its ``searches`` and
+            ``search_wheres`` tables: a write, and a WAL flush, per search) on the primary, so that the same
+            search's next pages reuse the count (``STAC_BRIDGE_SEARCH_BOOKKEEPING``). Off (the default):
+            searches run read-only (``pgstac.readonly``) as on a replica; under 32 clients that served a third
+            more searches.
         workers: How many API processes share the database (``serve --workers`` sets it): each sizes its pools
             to its share of ``max_connections``.
         max_body_bytes: The largest request body accepted (413 above it): bounds what one request can make
@@ -55,6 +60,7 @@ class ServerSettings(BaseSettings):
     db_max_conn_size: int = 10
     db_spare_connections: int = 10
     workers: int = 1
+    search_bookkeeping: bool = False
     max_body_bytes: int = 4 * 1024 * 1024
     max_limit: int = 10_000
     max_offset: int = 10_000

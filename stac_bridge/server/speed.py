@@ -7,7 +7,8 @@ Measured by ``make bench`` (``benchmarks/serve.py``; ``docs/deployment.md`` has 
 * gzip at level 5 instead of 9 (:class:`CompressionMiddleware`): stac-fastapi-pgstac's Brotli middleware falls
   back to Starlette's gzip at its highest level for clients that do not ask for Brotli (``requests``, hence
   pystac-client), which costs several times more CPU for a few per cent smaller answers;
-* the read pool's sessions commit pgstac's search bookkeeping without waiting for its WAL flush
+* searches write nothing: the read pool's sessions run pgstac read-only (``pgstac.readonly``), as on a replica,
+  unless ``search_bookkeeping`` is on, and then commit that bookkeeping without waiting for its WAL flush
   (:data:`stac_bridge.server.faults.READ_SETTINGS`).
 """
 
