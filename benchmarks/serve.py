@@ -265,17 +265,22 @@ async def concurrent(server: Server, requests: Sequence[Request], clients: int, 
 def floor(url: str, bodies: Sequence[dict[str, Any]], *, as_ours: bool = False) -> Figures:
     """pgstac's ``search()`` through psycopg, one after the other, its answer fetched as text.
 
-    ``as_ours``: as stac-bridge's read pool calls it (hydrated by the API, its bookkeeping committed without
-    waiting for the WAL flush); else as stock calls it (pgstac's defaults).
+    ``as_ours``: as stac-bridge's read pool calls it (hydrated by the API; read-only, or with its bookkeeping
+    committed without waiting for the WAL flush when ``STAC_BRIDGE_SEARCH_BOOKKEEPING`` is on); else as stock
+    calls it (pgstac's defaults).
     """
     import psycopg
+
+    from stac_bridge.server.faults import READ_ONLY_SETTINGS, READ_SETTINGS
+    from stac_bridge.server.settings import ServerSettings
 
     if as_ours:
         bodies = [{**b, "conf": {"nohydrate": True}} for b in bodies]
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET search_path TO pgstac, public")
         if as_ours:
-            conn.execute("SET synchronous_commit TO off")
+            for name, value in (READ_SETTINGS if ServerSettings().search_bookkeeping else READ_ONLY_SETTINGS).items():
+                conn.execute("SELECT set_config(%s, %s, false)", (name, value))
         query = "SELECT search(%s::text::jsonb)::text"
         conn.execute(query, (json.dumps(bodies[0]),)).fetchone()
         latencies = []

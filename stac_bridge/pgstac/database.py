@@ -356,7 +356,7 @@ class ManagedCluster:
         state = self.state()
         if state is None:
             raise DatabaseError(f"no managed cluster in {self.home}: run `stac-bridge db up`")
-        return f"postgresql://{SUPERUSER}:{quote(state.password, safe='')}@127.0.0.1:{state.port}/{database}"
+        return _local_url(state, database)
 
     def status(self) -> Status:
         """Whether the cluster is initialised and running."""
@@ -460,7 +460,7 @@ class ManagedCluster:
         state = self.replica_state()
         if state is None:
             raise DatabaseError(f"no replica of the cluster of {self.home}: run `stac-bridge db replica`")
-        return f"postgresql://{SUPERUSER}:{quote(state.password, safe='')}@127.0.0.1:{state.port}/{database}"
+        return _local_url(state, database)
 
     def replica_up(self) -> str:
         """Start a streaming replica of the running cluster (made by ``pg_basebackup -R`` the first time).
@@ -533,6 +533,10 @@ class ManagedCluster:
             shutil.rmtree(state.data_dir)
         self.state_path.unlink(missing_ok=True)
         return f"removed the cluster of {self.home}"
+
+
+def _local_url(state: ClusterState, database: str) -> str:
+    return f"postgresql://{SUPERUSER}:{quote(state.password, safe='')}@127.0.0.1:{state.port}/{database}"
 
 
 @contextlib.contextmanager
