@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 SERVE_STAMP := $(VENV)/.installed-server
 STAMP := $(VENV)/.installed
 PORT ?= 8080
+# make bench BENCH_ARGS=--quick: a short try of the serving benchmark (benchmarks/serve.py).
+BENCH_ARGS ?=
 export STAC_BRIDGE_HOME ?= $(CURDIR)/.stac-bridge
 
 .PHONY: demo test setup serve-setup system-deps db-up db-down lint typecheck bench clean
@@ -55,6 +57,7 @@ bench: setup db-up
 	$(BIN)/python -m benchmarks.load
 	$(BIN)/python -m benchmarks.search
 	$(BIN)/python -m benchmarks.enrich
+	$(BIN)/python -m benchmarks.serve $(BENCH_ARGS)
 
 clean:
 	-$(BIN)/stac-bridge db destroy

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import collections
 import logging
+import os
 import re
 import shlex
 import sys
@@ -148,8 +149,19 @@ def _cmd_db(args: argparse.Namespace) -> int:
 
             print(f"pgstac {migrate(external)} in the configured database")
         return EXIT_OK
+    if args.action.startswith("replica") and external:
+        print("STAC_BRIDGE_DATABASE_URL (or PG*) is set: replicate that database with its own tools "
+              "(docs/deployment.md), then set STAC_BRIDGE_READ_DATABASE_URL")
+        return EXIT_ERROR
     if args.action == "up":
         print(cluster.up())
+    elif args.action == "replica":
+        print(cluster.replica_up())
+        _say("reads through it: STAC_BRIDGE_READ_DATABASE_URL=$(stac-bridge db replica-url) stac-bridge serve")
+    elif args.action == "replica-url":
+        print(cluster.replica_url())
+    elif args.action == "replica-down":
+        print(cluster.replica_down())
     elif args.action == "down":
         print(cluster.down())
     elif args.action == "destroy":
@@ -170,9 +182,11 @@ def _add_db(sub: Any) -> None:
         "is none). STAC_BRIDGE_DATABASE_URL names an external database instead.",
     )
     parser.add_argument(
-        "action", choices=["up", "down", "status", "url", "destroy"],
+        "action", choices=["up", "down", "status", "url", "destroy", "replica", "replica-url", "replica-down"],
         help="up: create (first time), start and migrate; down: stop, keeping the data; status: running or not "
-        "(exit 3 when not); url: the connection URL (exit 3 when not running); destroy: stop and delete the data",
+        "(exit 3 when not); url: the connection URL (exit 3 when not running); destroy: stop and delete the data "
+        "(and the replica's); replica: start a local streaming replica of the running database (pg_basebackup "
+        "the first time), for STAC_BRIDGE_READ_DATABASE_URL; replica-url: its URL; replica-down: stop it",
     )
     parser.add_argument("--home", metavar="DIR",
                         help="the cluster's home (default: $STAC_BRIDGE_HOME, else the nearest .stac-bridge/ "
@@ -290,8 +304,8 @@ def _add_load(sub: Any) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="STAC JSON or ndjson files, or directories of them")
     parser.add_argument("--mode", choices=["upsert", "insert-ignore"], default="upsert",
                         help="upsert: new and changed objects are written; insert-ignore: existing ones are kept")
-    parser.add_argument("--batch-size", type=_at_least(1), default=1000, metavar="N",
-                        help="items per transaction")
+    parser.add_argument("--batch-size", type=_at_least(1), default=10_000, metavar="N",
+                        help="items per transaction (pypgstac load's chunks are as many)")
     parser.add_argument("--start-db", action="store_true",
                         help="start the project's managed database first (created when there is none)")
     parser.set_defaults(func=_cmd_load)
@@ -336,12 +350,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         database = locate_database(start=True)
     _say(f"database: {database.description}" + (" (started; stopped again when serve ends)"
                                                  if database.started else ""))
-    app = create_app(settings, database_url=database.url)
+    workers = args.workers or _cores()
     root = f"http://{args.host}:{args.port}"
-    _say(f"serving the STAC API on {root}/ (OGC OpenSearch for terracatalogueclient on {root}/opensearch/, "
+    if workers == 1:
+        target: Any = create_app(settings, database_url=database.url)
+    else:
+        # Each worker process builds its own application (and pools) from the environment.
+        os.environ.update(STAC_BRIDGE_DATABASE_URL=database.url, STAC_BRIDGE_WORKERS=str(workers))
+        create_app(ServerSettings(), database_url=database.url)  # a bad configuration fails here, once
+        target = "stac_bridge.server.app:create_worker_app"
+    _say(f"serving the STAC API on {root}/ with {workers} worker process{'es' if workers > 1 else ''} "
+         f"(OGC OpenSearch for terracatalogueclient on {root}/opensearch/, "
          f"Capella's catalog search for capella-console-client on {root}/capella/)")
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
+        uvicorn.run(target, host=args.host, port=args.port, log_level=args.log_level, workers=workers,
+                    factory=workers > 1)
     except SystemExit as exc:  # uvicorn exits when it cannot start (the port taken meanwhile)
         if exc.code not in (0, None):
             _say(f"stac-bridge: the server could not start on {args.host}:{args.port} (see above)")
@@ -366,7 +389,18 @@ def _add_serve(sub: Any) -> None:
     parser.add_argument("--port", type=_at_least(1), default=8080, help="the port to listen on")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                         help="uvicorn's log level")
+    parser.add_argument("--workers", type=_at_least(1), default=None, metavar="N",
+                        help="API processes (default: the number of cores); each has its own database pools, "
+                        "sized so that all of them fit in PostgreSQL's max_connections")
     parser.set_defaults(func=_cmd_serve)
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 # -- validate ----------------------------------------------------------------------------------------------

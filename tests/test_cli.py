@@ -73,6 +73,49 @@ def served(fresh_dsn: str) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
+def test_serve_workers_each_answer(fresh_dsn: str) -> None:
+    import concurrent.futures
+    import time
+
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--log-level", "warning", "--workers", "2"],
+        env=clean_env(STAC_BRIDGE_DATABASE_URL=fresh_dsn), cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(proc, url)
+        pids: set[int] = set()
+        deadline = time.monotonic() + 30
+
+        def health() -> int:
+            with httpx.Client(timeout=10) as client:  # a connection of its own: any worker may accept it
+                answer = client.get(f"{url}/_mgmt/health")
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["pgstac"]["status"] == "UP"
+            return int(answer.json()["process"]["pid"])
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            while len(pids) < 2 and time.monotonic() < deadline:
+                pids.update(pool.map(lambda _: health(), range(16)))
+        assert len(pids) == 2 and proc.pid not in pids, pids
+        assert "with 2 worker processes" in _stderr_so_far(proc)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _stderr_so_far(proc: subprocess.Popen[str]) -> str:
+    import fcntl
+
+    assert proc.stderr is not None
+    fcntl.fcntl(proc.stderr, fcntl.F_SETFL, os.O_NONBLOCK)
+    return proc.stderr.read() or ""
+
+
 def test_serve_answers_pystac_client(served: str) -> None:
     client = Client.open(served)
     items = list(client.search(collections=["stac-bridge-demo"], bbox=[5, 44, 13, 48], limit=20).items())

@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 DATABASE_NAME: Final = "stac_bridge"
 SUPERUSER: Final = "postgres"
 STATE_FILE: Final = "cluster.json"
+REPLICA_STATE_FILE: Final = "replica.json"
 POSTGIS_PACKAGE: Final = "postgresql-{major}-postgis-3"
 _SERVICE_USER: Final = "postgres"
 QUERYABLES_PATH: Final = Path(__file__).with_name("queryables.json")
@@ -355,7 +356,7 @@ class ManagedCluster:
         state = self.state()
         if state is None:
             raise DatabaseError(f"no managed cluster in {self.home}: run `stac-bridge db up`")
-        return f"postgresql://{SUPERUSER}:{quote(state.password, safe='')}@127.0.0.1:{state.port}/{database}"
+        return _local_url(state, database)
 
     def status(self) -> Status:
         """Whether the cluster is initialised and running."""
@@ -443,8 +444,88 @@ class ManagedCluster:
         self._run([str(Path(state.bindir) / "pg_ctl"), "stop", "-D", state.data_dir, "-m", "fast", "-w"])
         return f"stopped (data kept in {state.data_dir})"
 
+    # -- a local streaming replica (for trying STAC_BRIDGE_READ_DATABASE_URL) -----------------------------
+
+    @property
+    def replica_state_path(self) -> Path:
+        """Where the replica's state is kept (``<home>/replica.json``)."""
+        return self.home / REPLICA_STATE_FILE
+
+    def replica_state(self) -> ClusterState | None:
+        """The replica's remembered state, or ``None`` before the first :meth:`replica_up`."""
+        return ClusterState.read(self.replica_state_path)
+
+    def replica_url(self, database: str = DATABASE_NAME) -> str:
+        """The connection URL of a database on the replica (the primary's users and passwords)."""
+        state = self.replica_state()
+        if state is None:
+            raise DatabaseError(f"no replica of the cluster of {self.home}: run `stac-bridge db replica`")
+        return _local_url(state, database)
+
+    def replica_up(self) -> str:
+        """Start a streaming replica of the running cluster (made by ``pg_basebackup -R`` the first time).
+
+        The replica is a hot standby on a port of its own, its data beside the primary's: it answers reads,
+        refuses writes, and follows the primary's WAL as it is written (PostgreSQL's streaming replication).
+
+        Returns:
+            What was done, in one line, with the replica's address.
+
+        Raises:
+            DatabaseError: the primary is not running, or the base backup or the start failed.
+        """
+        primary = self.state()
+        if primary is None or not self.status().running:
+            raise DatabaseError(f"the managed database of {self.home} is not running: `stac-bridge db up` first")
+        state = self.replica_state()
+        created = False
+        if state is None or not (Path(state.data_dir) / "PG_VERSION").exists():
+            data_dir = Path(primary.data_dir).parent / "replica-pgdata"
+            state = ClusterState(str(data_dir), _free_port(), primary.password, primary.bindir, primary.major)
+            self._base_backup(primary, data_dir)
+            state.write(self.replica_state_path)
+            created = True
+        running = self._run([str(Path(state.bindir) / "pg_ctl"), "status", "-D", state.data_dir], check=False)
+        if running.returncode == 0:
+            return f"replica already running on 127.0.0.1:{state.port} (data in {state.data_dir})"
+        if not _port_is_free(state.port):
+            state.port = _free_port()
+            state.write(self.replica_state_path)
+        self._start(state)
+        action = "created and started" if created else "started"
+        return (f"replica {action}: running on 127.0.0.1:{state.port}, streaming from 127.0.0.1:{primary.port} "
+                f"(data in {state.data_dir})")
+
+    def _base_backup(self, primary: ClusterState, data_dir: Path) -> None:
+        if data_dir.exists():
+            shutil.rmtree(data_dir)  # an unfinished earlier backup
+        # -R writes this connection, password included, as the replica's primary_conninfo (in
+        # postgresql.auto.conf, readable by the server's user only).
+        conninfo = (f"host=127.0.0.1 port={primary.port} user={SUPERUSER} password={primary.password} "
+                    "application_name=stac-bridge-replica")
+        self._run([str(Path(primary.bindir) / "pg_basebackup"), "-D", str(data_dir), "-d", conninfo,
+                   "-R", "-X", "stream", "-c", "fast", "-w"])
+        self._run(["chmod", "600", str(data_dir / "postgresql.auto.conf")])
+
+    def replica_down(self) -> str:
+        """Stop the replica (its data is kept: the next :meth:`replica_up` catches up from the primary)."""
+        state = self.replica_state()
+        if state is None:
+            return "no replica"
+        running = self._run([str(Path(state.bindir) / "pg_ctl"), "status", "-D", state.data_dir], check=False)
+        if running.returncode != 0:
+            return "replica not running"
+        self._run([str(Path(state.bindir) / "pg_ctl"), "stop", "-D", state.data_dir, "-m", "fast", "-w"])
+        return f"replica stopped (data kept in {state.data_dir})"
+
     def destroy(self) -> str:
-        """Stop the cluster and delete its data and state."""
+        """Stop the cluster (and its replica) and delete their data and state."""
+        replica = self.replica_state()
+        if replica is not None:
+            self.replica_down()
+            if Path(replica.data_dir).exists():
+                shutil.rmtree(replica.data_dir)
+            self.replica_state_path.unlink(missing_ok=True)
         self.down()
         state = self.state()
         # As ourselves: root may remove what 'postgres' owns, and 'postgres' may not own the parent.
@@ -452,6 +533,10 @@ class ManagedCluster:
             shutil.rmtree(state.data_dir)
         self.state_path.unlink(missing_ok=True)
         return f"removed the cluster of {self.home}"
+
+
+def _local_url(state: ClusterState, database: str) -> str:
+    return f"postgresql://{SUPERUSER}:{quote(state.password, safe='')}@127.0.0.1:{state.port}/{database}"
 
 
 @contextlib.contextmanager

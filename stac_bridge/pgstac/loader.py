@@ -20,20 +20,25 @@ wrote (``stac_bridge:extent``). The served extent is computed from the collectio
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import itertools
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import orjson
 import psycopg
 from psycopg import sql
 
 from stac_bridge.errors import LoadError
 from stac_bridge.jsonfiles import Unreadable, read_json_objects
+from stac_bridge.pgstac.rows import LOAD_KEY, BaseItem, FormatError, digest_of, format_rows
 
 __all__ = ["LoadInterrupted", "LoadSummary", "PgstacLoader", "Mode", "read_stac"]
 
@@ -41,7 +46,7 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["upsert", "insert-ignore"]
 MODES: Final[tuple[Mode, ...]] = ("upsert", "insert-ignore")
-DEFAULT_BATCH_SIZE: Final = 1000
+DEFAULT_BATCH_SIZE: Final = 10_000
 
 
 @dataclass
@@ -124,7 +129,8 @@ class LoadInterrupted(LoadError):
 
 
 def read_stac(
-    paths: Iterable[str | Path], *, on_error: Callable[[str, str], None] | None = None
+    paths: Iterable[str | Path], *, on_error: Callable[[str, str], None] | None = None,
+    lines: Callable[[bytes], bool] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every STAC object in files and directories, in order (read by :mod:`stac_bridge.jsonfiles`).
 
@@ -132,18 +138,24 @@ def read_stac(
         paths: Files and directories.
         on_error: Called with ``(where, reason)`` for each file or ndjson line that is not JSON or holds
             something other than objects; it is skipped and reading goes on. Without it, such input raises.
+        lines: Of ndjson files, only the lines (bytes) this accepts are parsed: a cheap prefilter.
 
     Raises:
         LoadError: a file cannot be opened, or (only without ``on_error``) a file or line is not JSON, naming
             the file and the line.
     """
-    for entry in read_json_objects(paths):
+    for entry in read_json_objects(paths, lines=lines):
         if not isinstance(entry, Unreadable):
             yield entry
         elif on_error is None or entry.fatal:
             raise LoadError(str(entry))
         else:
             on_error(entry.where, entry.reason)
+
+
+def _maybe_collection(line: bytes) -> bool:
+    """Whether an ndjson line may hold a collection (a cheap test: the ones that pass are parsed)."""
+    return b'"Collection"' in line
 
 
 class PgstacLoader:
@@ -168,6 +180,9 @@ class PgstacLoader:
         self.mode = mode
         self.batch_size = batch_size
         self._touched: set[str] = set()
+        self._bases: dict[str, BaseItem] = {}
+        self._dsn = dsn
+        self._read_conn: psycopg.Connection[Any] | None = None
         self._db = PgstacDB(dsn=dsn)
         try:
             self._pypgstac = Loader(self._db)
@@ -185,6 +200,8 @@ class PgstacLoader:
             log.warning("collection extents not updated: %s", _first_line(exc))
         finally:
             self._db.close()
+            if self._read_conn is not None:
+                self._read_conn.close()
 
     def update_extents(self, collections: Iterable[str] = ()) -> None:
         """Set the served extent of ``collections``, and of the collections loaded into since, to their items'.
@@ -255,8 +272,9 @@ class PgstacLoader:
                 summary.loaded += 1
                 loaded.append(cid)
         self.update_extents(loaded)
-        # Base items may have changed: pypgstac caches them per collection.
+        # Base items may have changed: pypgstac caches them per collection, and so does this loader.
         self._pypgstac.collection_json.cache_clear()
+        self._bases.clear()
         return summary
 
     # -- items -------------------------------------------------------------------------------------------
@@ -282,20 +300,48 @@ class PgstacLoader:
             LoadInterrupted: the database failed for another reason than an item (it went away): the summary
                 of what was committed before is attached.
         """
+        with _no_cyclic_gc():
+            return self._load_items(items, on_batch, summary)
+
+    def _load_items(self, items: Iterable[Mapping[str, Any]], on_batch: Callable[[LoadSummary], None] | None,
+                    summary: LoadSummary | None) -> LoadSummary:
         summary = summary if summary is not None else LoadSummary()
         iterator = iter(items)
-        while batch := list(itertools.islice(iterator, self.batch_size)):
+        # Two stages on two cores: while one batch is looked up, formatted and written by the writer thread
+        # (the database works, that thread waits in psycopg without the GIL), the next is read and checked here.
+        pending: Future[LoadSummary] | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix="stac-bridge-writer") as writer:
             try:
-                result = self._load_batch(batch)
+                mostly_new = True
+                while batch := list(itertools.islice(iterator, self.batch_size)):
+                    checked, accepted = self._check(batch, None)
+                    # When the last batch was mostly new or changed, this one's rows are made here, beside the
+                    # writing of the last; else only the changed ones are, after the lookup.
+                    formatted = self._formatted(batch, accepted) if mostly_new else None
+                    if pending is not None:
+                        done = pending.result()
+                        mostly_new = done.unchanged * 2 < done.loaded + done.unchanged + done.failed
+                        self._committed(done, summary, on_batch)
+                    pending = writer.submit(self._store, batch, checked, accepted, None, formatted)
+                if pending is not None:
+                    self._committed(pending.result(), summary, on_batch)
             except LoadError as exc:
+                if pending is not None:
+                    with contextlib.suppress(LoadError):
+                        self._committed(pending.result(), summary, on_batch)
                 # The database is gone: the extents of what was committed wait for the next load.
                 self._touched.clear()
                 raise LoadInterrupted(str(exc), summary) from exc
-            summary.add(result)
-            if on_batch is not None:
-                on_batch(result)
         self.update_extents()
         return summary
+
+    @staticmethod
+    def _committed(result: LoadSummary, summary: LoadSummary,
+                   on_batch: Callable[[LoadSummary], None] | None) -> None:
+        summary.add(result)
+        if on_batch is not None:
+            on_batch(result)
+
 
     def write(self, batch: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
         """Sink protocol: load one batch; committed when this returns.
@@ -326,21 +372,36 @@ class PgstacLoader:
             LoadInterrupted: the database went away; the summary so far is attached.
         """
         summary = LoadSummary()
-        summary.add(self.load_collections(o for o in read_stac(paths, on_error=summary.fail)
+        # A first reading for the collections parses only the ndjson lines that may hold one; unreadable input
+        # is reported by the second, which reads everything once.
+        summary.add(self.load_collections(o for o in read_stac(paths, on_error=lambda where, reason: None,
+                                                               lines=_maybe_collection)
                                           if o.get("type") == "Collection"))
-        # The second reading reports the same unreadable input again: only the first one counts.
-        items = (o for o in read_stac(paths, on_error=lambda where, reason: None) if o.get("type") != "Collection")
+        items = (o for o in read_stac(paths, on_error=summary.fail) if o.get("type") != "Collection")
         return self.load_items(items, on_batch=on_batch, summary=summary)
 
     def _load_batch(
         self, batch: Sequence[Mapping[str, Any]], *, refused: list[tuple[int, str]] | None = None
     ) -> LoadSummary:
+        summary, accepted = self._check(batch, refused)
+        self._store(batch, summary, accepted, refused)
+        if refused is not None:
+            refused.sort()
+        return summary
+
+    def _check(self, batch: Sequence[Mapping[str, Any]], refused: list[tuple[int, str]] | None,
+               ) -> tuple[LoadSummary, list[tuple[int, BaseItem, str]]]:
+        """Check a batch and take each good item's digest (reading only collections, on the second connection).
+
+        Returns:
+            The counts so far (failed, replaced) and the items to store: ``(batch index, base item, digest)``.
+        """
         summary = LoadSummary()
         known = self._existing_collections({str(i.get("collection")) for i in batch if isinstance(i, Mapping)})
         # The last of several items with one id wins, as loading them one batch after the other would do
         # (the database refuses to upsert one row twice in one statement).
         last = {_key(item): index for index, item in enumerate(batch) if isinstance(item, Mapping)}
-        rows: list[tuple[int, dict[str, Any]]] = []
+        accepted: list[tuple[int, BaseItem, str]] = []
         for index, item in enumerate(batch):
             problem = _item_problem(item, known)
             if problem is None and last[_key(item)] != index:
@@ -348,20 +409,106 @@ class PgstacLoader:
                 continue
             if problem is None:
                 try:
-                    content, private = split_private(item)
-                    if private is not None:
-                        content["private"] = private  # pypgstac's own way into the private column
-                    rows.append((index, self._pypgstac.format_item(content)))
-                except Exception as exc:  # pypgstac raises bare Exceptions for bad datetimes/geometries
+                    base = self._base_item(str(item["collection"]))
+                except LoadError:
+                    raise
+                except (psycopg.Error, ValueError) as exc:
                     problem = _first_line(exc)
             if problem is not None:
-                summary.fail(_id_of(item), problem)
-                if refused is not None:
-                    refused.append((index, problem))
+                _refuse(summary, refused, index, item, problem)
+                continue
+            data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+            accepted.append((index, base, digest_of(data, base)))
+        return summary, accepted
+
+    def _formatted(self, batch: Sequence[Mapping[str, Any]], todo: list[tuple[int, BaseItem, str]],
+                   ) -> list[tuple[int, dict[str, Any] | FormatError]]:
+        """The rows of the ``todo`` items of ``batch``, as :func:`~stac_bridge.pgstac.rows.format_rows` makes them."""
+        items = []
+        for index, base, item_digest in todo:
+            content, private = split_private(_dehydratable_copy(batch[index], base))
+            if private is not None:
+                content["private"] = private
+            items.append((content, base, item_digest))
+        return [(index, row) for (index, *_), row in zip(todo, format_rows(items), strict=True)]
+
+    def _store(self, batch: Sequence[Mapping[str, Any]], summary: LoadSummary,
+               accepted: list[tuple[int, BaseItem, str]], refused: list[tuple[int, str]] | None,
+               formatted: list[tuple[int, dict[str, Any] | FormatError]] | None = None) -> LoadSummary:
+        """Format and write the checked items of a batch but those stored with the same digest (unchanged).
+
+        On the loader's (writing) connection: reads of the items never meet the writes of another batch.
+
+        Args:
+            batch: The batch.
+            summary: Its counts so far (added to).
+            accepted: Its checked items (:meth:`_check`).
+            refused: Where to note the items refused, for :meth:`write`.
+            formatted: Rows of the accepted items made beforehand (by the reading thread), if any.
+        """
+        stored = self._stored_digests({_key(batch[index]) for index, *_ in accepted})
+        todo: list[tuple[int, BaseItem, str]] = []
+        for entry in accepted:
+            key = _key(batch[entry[0]])
+            if key in stored and (self.mode == "insert-ignore" or stored[key] == entry[2]):
+                summary.unchanged += 1  # the same item, as this loader stored it: nothing to format or write
+            else:
+                todo.append(entry)
+        if formatted is None:
+            formatted = self._formatted(batch, todo)
+        else:
+            wanted = {index for index, *_ in todo}
+            formatted = [(index, row) for index, row in formatted if index in wanted]
+        rows: list[tuple[int, dict[str, Any]]] = []
+        for index, row in formatted:
+            if isinstance(row, FormatError):
+                _refuse(summary, refused, index, batch[index], _first_line(row))
+            else:
+                rows.append((index, {**row, "exists": _key(batch[index]) in stored}))
         self._write_isolating(rows, summary, refused)
-        if refused is not None:
-            refused.sort()
         return summary
+
+    def _base_item(self, collection: str) -> BaseItem:
+        """The collection's base item (pypgstac's), cached until collections are loaded again."""
+        base = self._bases.get(collection)
+        if base is None:
+            row = self._read_row(_BASE_ITEM_SQL, (collection,))
+            if row is None or row[1] is None:  # removed since the batch was checked
+                raise ValueError(f"collection {collection!r} does not exist: load the collection first")
+            base = self._bases[collection] = BaseItem.of(*row)
+        return base
+
+    @property
+    def _reads(self) -> psycopg.Connection[Any]:
+        """The loader's second connection (autocommit): what a batch needs to know while another is written."""
+        if self._read_conn is None or self._read_conn.closed:
+            try:
+                self._read_conn = psycopg.connect(self._dsn, autocommit=True)
+                self._read_conn.execute("SET search_path TO pgstac, public")
+            except psycopg.OperationalError as exc:
+                raise LoadError(f"the database failed: {_first_line(exc)}") from exc
+        return self._read_conn
+
+    def _read_row(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        try:
+            row: tuple[Any, ...] | None = self._reads.execute(query, params).fetchone()
+        except psycopg.OperationalError as exc:
+            raise LoadError(f"the database failed: {_first_line(exc)}") from exc
+        return row
+
+    def _stored_digests(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """Of the items ``keys`` names that are stored, the digest they were loaded with.
+
+        ``None`` for an item stored without one, or written since by another writer (the API's transactions,
+        pypgstac): it is written again.
+        """
+        if not keys:
+            return {}
+        try:
+            rows = self._conn.execute(_STORED_SQL, ([c for c, _ in keys], [i for _, i in keys])).fetchall()
+        except psycopg.OperationalError as exc:
+            raise LoadError(f"the database failed: {_first_line(exc)}") from exc
+        return {(c, i): d if intact else None for c, i, d, intact in rows if (c, i) in keys}
 
     def _write_isolating(self, rows: list[tuple[int, dict[str, Any]]], summary: LoadSummary,
                          refused: list[tuple[int, str]] | None) -> None:
@@ -372,7 +519,12 @@ class PgstacLoader:
         if not rows:
             return
         try:
-            written = self._write_rows([dict(row) for _, row in rows])
+            try:
+                written = self._write_rows([dict(row) for _, row in rows])
+            except psycopg.errors.UniqueViolation:
+                # Another writer stored some of the new items meanwhile: all of them through the upsert.
+                rows = [(index, {**row, "exists": True}) for index, row in rows]
+                written = self._write_rows([dict(row) for _, row in rows])
         except psycopg.OperationalError as exc:  # the connection, not the rows
             raise LoadError(f"the database failed: {_first_line(exc)}") from exc
         except psycopg.Error as exc:  # rolled back, partitions included
@@ -394,7 +546,10 @@ class PgstacLoader:
             self._touched.update(str(row["collection"]) for _, row in rows)
 
     def _existing_collections(self, ids: set[str]) -> set[str]:
-        rows = self._conn.execute("SELECT id FROM collections WHERE id = ANY(%s)", (list(ids),)).fetchall()
+        try:
+            rows = self._reads.execute("SELECT id FROM collections WHERE id = ANY(%s)", (list(ids),)).fetchall()
+        except psycopg.OperationalError as exc:
+            raise LoadError(f"the database failed: {_first_line(exc)}") from exc
         return {r[0] for r in rows}
 
     def _write_rows(self, rows: list[dict[str, Any]]) -> int:
@@ -407,12 +562,19 @@ class PgstacLoader:
         """
         conn = self._conn
         with conn.transaction(), conn.cursor() as cur:
+            # The transaction's id goes with each row's digest (see _STORED_SQL), as xmin shows it.
+            xid = cur.execute("SELECT (pg_current_xact_id()::text::bigint % 4294967296)::text").fetchone()
+            assert xid is not None
+            for row in rows:
+                row["private"] = orjson.dumps({**row["private"], LOAD_KEY: {**row["private"][LOAD_KEY],
+                                                                            "xid": xid[0]}}).decode()
             cur.execute(_INGEST_TABLE_SQL)
             with cur.copy(f"COPY stac_bridge_ingest {_INGEST_COLUMNS} FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(tuple(row.get(column) for column in _INGEST_COLUMN_NAMES))
+                    copy.write_row(_values(row))
             cur.execute(_PARTITIONS_SQL)
-            if self.mode == "upsert":
+            if self.mode == "upsert" and any(row.get("exists", True) for row in rows):
+                # Every row given here is new or changed (the digest lookup left the unchanged ones out).
                 cur.execute(_DELETE_CHANGED_SQL)
             cur.execute("INSERT INTO items SELECT * FROM stac_bridge_ingest ON CONFLICT DO NOTHING")
             return max(cur.rowcount, 0)
@@ -459,6 +621,20 @@ WITH locked AS (
 DELETE FROM items i USING locked l WHERE i.collection = l.collection AND i.id = l.id
 """
 
+#: What pypgstac's ``Loader.collection_json`` asks.
+_BASE_ITEM_SQL: Final = """
+SELECT b.base_item, c.key, c.partition_trunc, b.base_item_id
+FROM collections c, current_base_item(c.id) b WHERE c.id = %s
+"""
+
+#: A stored digest is trusted while the row is the one the loader's transaction wrote (any later write of the
+#: row, by the API's transactions or pypgstac, gives it another ``xmin``).
+_STORED_SQL: Final = f"""
+SELECT collection, id, private->'{LOAD_KEY}'->>'digest',
+       private->'{LOAD_KEY}'->>'xid' IS NOT DISTINCT FROM xmin::text
+FROM items WHERE collection = ANY(%s) AND id = ANY(%s)
+"""
+
 _EXTENT_SQL: Final = """
 WITH spans AS (
     SELECT collection,
@@ -489,6 +665,46 @@ UPDATE collections c SET content = jsonb_set(
 )
 FROM boxes b WHERE c.id = b.collection
 """
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Python's cycle collector, paused.
+
+    Parsed JSON holds no cycles (reference counting frees it all), and with batches of thousands of items alive
+    each full collection walks millions of objects: a load of 100,000 items spent most of its time there.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _dehydratable_copy(item: Mapping[str, Any], base: BaseItem) -> dict[str, Any]:
+    """A copy of ``item`` that dehydration (which works in place) may consume.
+
+    The members the base item has too (``assets``...) are copied whole, the others shared; the footprint is not
+    dehydrated (it becomes a column).
+    """
+    return {key: orjson.loads(orjson.dumps(value)) if key in base.item and key != "geometry" else value
+            for key, value in item.items()}
+
+
+
+
+def _values(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (row["id"], row["collection"], row["datetime"], row["end_datetime"], row["geometry"], row["content"],
+            row["private"])
+
+
+def _refuse(summary: LoadSummary, refused: list[tuple[int, str]] | None, index: int, item: Any,
+            problem: str) -> None:
+    summary.fail(_id_of(item), problem)
+    if refused is not None:
+        refused.append((index, problem))
 
 
 def _key(item: Mapping[str, Any]) -> tuple[str, str]:

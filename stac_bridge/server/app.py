@@ -36,7 +36,7 @@ from stac_bridge.server.settings import ServerSettings
 if TYPE_CHECKING:
     from stac_bridge.plugin import Endpoint
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_worker_app"]
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     from stac_fastapi.pgstac.app import instantiate_api
     from stac_fastapi.pgstac.config import Settings as PgstacSettings
 
-    from stac_bridge.server import faults
+    from stac_bridge.server import faults, speed
     from stac_bridge.server.extensions import BridgeClient, extension_maps
     from stac_bridge.server.transactions import StrictExtensions
 
@@ -160,10 +160,12 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
         enabled_extensions=None,
     )
     postgres = _postgres_settings(url, settings)
+    read_url = settings.read_database_url.get_secret_value() if settings.read_database_url else None
+    read_postgres = _postgres_settings(read_url, settings) if read_url else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await faults.connect(app, postgres, settings, writes=settings.transactions)
+        await faults.connect(app, postgres, settings, writes=settings.transactions, read_postgres=read_postgres)
         yield
         await faults.disconnect(app)
 
@@ -173,6 +175,7 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     )
     api.client.landing_page_id = settings.landing_id
     app: FastAPI = api.app
+    speed.use_compression(app)
     faults.install_error_handlers(app)
     # stac-fastapi's health check waits on the pool unbounded and answers an empty message on a timeout:
     # ours goes first, so that it is the one routed to (theirs stays, unreachable, inside its router).
@@ -200,6 +203,15 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
         )
     app.add_middleware(CollapseSlashesMiddleware)  # added last: the outermost, before auth and routing
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The application of one of ``serve --workers N``'s processes, configured by the environment.
+
+    uvicorn starts each worker process with this factory (``stac_bridge.server.app:create_worker_app``);
+    ``serve`` sets ``STAC_BRIDGE_DATABASE_URL`` and ``STAC_BRIDGE_WORKERS`` for them.
+    """
+    return create_app(ServerSettings())
 
 
 def _description(settings: ServerSettings) -> str:

@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 import attr
-from fastapi import FastAPI
+import orjson
+from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 from stac_fastapi.extensions import SearchFilterExtension as _StockSearchFilterExtension
 from stac_fastapi.extensions.query import QueryExtension
@@ -31,6 +32,8 @@ from stac_fastapi.types.errors import InvalidQueryParameter
 from stac_fastapi.types.extension import ApiExtension
 from starlette.requests import Request
 from starlette.responses import Response
+
+from stac_bridge.server.speed import geojson
 
 __all__ = [
     "BROWSEABLE",
@@ -116,16 +119,61 @@ def _and(*expressions: Any) -> dict[str, Any]:
     return present[0] if len(present) == 1 else {"op": "and", "args": present}
 
 
-def _text_to_json(text: str) -> dict[str, Any]:
+#: CQL2 operators whose value is a boolean: what a filter (and each operand of and/or/not) must be.
+_BOOLEAN_OPS: Final = frozenset({
+    "and", "or", "not", "=", "<>", "<", "<=", ">", ">=", "like", "between", "in", "isNull",
+    "s_intersects", "s_equals", "s_disjoint", "s_touches", "s_within", "s_overlaps", "s_crosses", "s_contains",
+    "t_after", "t_before", "t_contains", "t_disjoint", "t_during", "t_equals", "t_finishedBy", "t_finishes",
+    "t_intersects", "t_meets", "t_metBy", "t_overlappedBy", "t_overlaps", "t_startedBy", "t_starts",
+    "a_equals", "a_contains", "a_containedBy", "a_overlaps",
+})
+
+
+def boolean_problem(expression: Any) -> str | None:
+    """Why a CQL2 JSON expression is not a boolean one (a filter), or ``None``.
+
+    What ``cql2``'s ``Expr.validate()`` is asked for by stac-fastapi (a bare property is parsed as one, and is no
+    filter), without its cost: it compiles the CQL2 JSON schema on every call (20 ms, most of a search). What is
+    wrong deeper than the boolean structure, pgstac refuses (400).
+    """
+    if isinstance(expression, bool):
+        return None
+    if not isinstance(expression, Mapping) or not isinstance(expression.get("args"), list):
+        return f"not a boolean expression: {str(expression)[:80]}"
+    op = expression.get("op")
+    if op not in _BOOLEAN_OPS:
+        return f"{op!r} is not a boolean operator"
+    if op in ("and", "or", "not"):
+        for operand in expression["args"]:
+            problem = boolean_problem(operand)
+            if problem is not None:
+                return problem
+    return None
+
+
+def parse_filter(text: str, lang: str | None) -> dict[str, Any]:
+    """A CQL2 filter of a request, as CQL2 JSON: text parsed by ``cql2``, JSON parsed; either checked boolean.
+
+    Raises:
+        InvalidQueryParameter: it does not parse, or is no filter (the API answers 400).
+    """
     from cql2 import Expr
 
     try:
-        expression = Expr(text)
-        expression.validate()
+        expression: Any = Expr(text).to_json() if lang == "cql2-text" else orjson.loads(text)
+        if lang != "cql2-text":
+            Expr(expression)  # parses the JSON expression (its structure), which is cheap
     except Exception as exc:  # cql2 raises bare Exceptions (and ValidationError) on bad input
         raise InvalidQueryParameter(f"Invalid filter: {exc}") from exc
-    as_json: dict[str, Any] = expression.to_json()
-    return as_json
+    problem = boolean_problem(expression)
+    if problem is not None:
+        raise InvalidQueryParameter(f"Invalid filter: {problem}")
+    parsed: dict[str, Any] = expression
+    return parsed
+
+
+def _text_to_json(text: str) -> dict[str, Any]:
+    return parse_filter(text, "cql2-text")
 
 
 def _footprint(bbox: Any) -> Any:
@@ -136,7 +184,10 @@ def _footprint(bbox: Any) -> Any:
 
 
 def _as_geojson(result: Any) -> Any:
-    # stac-fastapi answers field-filtered searches as plain JSON to skip its model validation; keep the type.
+    # An item collection is serialised here, once, by orjson (stac_bridge.server.speed). stac-fastapi answers
+    # field-filtered searches as plain JSON to skip its model validation; keep the type.
+    if isinstance(result, dict):
+        return geojson(result)
     if isinstance(result, Response) and result.media_type == "application/json":
         result.headers["content-type"] = _GEOJSON
     return result
@@ -247,8 +298,16 @@ class BridgeClient(CoreCrudClient):  # type: ignore[misc]  # stac-fastapi is unt
         return await super()._search_base(search_request, request)
 
     def _clean_search_args(self, base_args: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        # The GET forms (/search, /collections/{id}/items, /collections): query becomes CQL2 JSON here too.
+        # The GET forms (/search, /collections/{id}/items, /collections): query becomes CQL2 JSON here too, and
+        # the filter is parsed here (stac-fastapi's parse also validates, at 20 ms a filter: see parse_filter).
+        filter_query = kwargs.pop("filter_query", None)
         clean: dict[str, Any] = super()._clean_search_args(base_args, **kwargs)
+        if filter_query:
+            try:
+                clean["filter"] = parse_filter(filter_query, kwargs.get("filter_lang"))
+            except InvalidQueryParameter as exc:
+                raise HTTPException(status_code=400, detail=str(exc)) from exc
+            clean["filter_lang"] = "cql2-json"
         query = clean.pop("query", None)
         if query:
             clean["filter"] = _and(query_to_cql2(query), clean.get("filter"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final, Literal
@@ -45,39 +46,72 @@ _CLIENT_GRACE: Final = 1.0
 
 # --- the pools ----------------------------------------------------------------------------------------------
 
-async def connect(app: FastAPI, postgres: Any, settings: ServerSettings, *, writes: bool) -> None:
+async def connect(app: FastAPI, postgres: Any, settings: ServerSettings, *, writes: bool,
+                  read_postgres: Any | None = None) -> None:
     """Create the read (and write) pools on ``app.state`` with bounded connects, acquires and statements.
+
+    Each pool is sized to this process's share of its server's connections (:func:`pool_size`).
 
     Args:
         app: The application (``app.state.readpool``, ``writepool`` and ``get_connection`` are set, as
             stac-fastapi-pgstac's ``connect_to_db`` sets them).
-        postgres: stac-fastapi-pgstac's ``PostgresSettings`` of the database.
-        settings: The server settings (timeouts).
+        postgres: stac-fastapi-pgstac's ``PostgresSettings`` of the database (the primary: writes go there).
+        settings: The server settings (timeouts, pool sizes, workers).
         writes: Whether to create the write pool too.
+        read_postgres: The ``PostgresSettings`` of a read replica, for the read pool; ``None``: ``postgres``.
     """
     import asyncpg
     from stac_fastapi.pgstac.db import con_init
 
-    server_settings = {**postgres.server_settings.model_dump(),
-                       "statement_timeout": str(int(settings.statement_timeout * 1000))}
-
-    async def pool() -> Any:
+    async def pool(target: Any, pools_on_server: int, extra: dict[str, str]) -> Any:
+        server_settings = {**target.server_settings.model_dump(),
+                           "statement_timeout": str(int(settings.statement_timeout * 1000)), **extra}
+        size = await pool_size(target.connection_string, settings, pools_on_server)
         return await asyncpg.create_pool(
-            postgres.connection_string,
-            min_size=postgres.db_min_conn_size,
-            max_size=postgres.db_max_conn_size,
-            max_queries=postgres.db_max_queries,
-            max_inactive_connection_lifetime=postgres.db_max_inactive_conn_lifetime,
+            target.connection_string,
+            min_size=min(target.db_min_conn_size, size),
+            max_size=size,
+            max_queries=target.db_max_queries,
+            max_inactive_connection_lifetime=target.db_max_inactive_conn_lifetime,
             init=con_init,
             server_settings=server_settings,
             timeout=settings.db_acquire_timeout,
             command_timeout=settings.statement_timeout + _CLIENT_GRACE,
         )
 
-    app.state.readpool = await pool()
+    replica = read_postgres is not None
+    # On a replica pgstac must not write its search bookkeeping (a hot standby refuses writes).
+    read_only = replica or not settings.search_bookkeeping
+    app.state.readpool = await pool(read_postgres or postgres, 1 if replica else 1 + writes,
+                                    READ_ONLY_SETTINGS if read_only else READ_SETTINGS)
     if writes:
-        app.state.writepool = await pool()
+        app.state.writepool = await pool(postgres, 1 if replica else 2, {})
     app.state.get_connection = _connection_getter(settings.db_acquire_timeout)
+
+
+#: What the read pool's sessions set: pgstac's search bookkeeping (the ``searches`` and ``search_wheres``
+#: caches) is written without waiting for its WAL flush: losing the last of it in a crash loses nothing.
+READ_SETTINGS: Final = {"synchronous_commit": "off"}
+#: On a read replica: pgstac searches without writing its bookkeeping at all.
+READ_ONLY_SETTINGS: Final = {"pgstac.readonly": "true"}
+
+
+async def pool_size(url: str, settings: ServerSettings, pools_on_server: int) -> int:
+    """The largest size of one pool: ``db_max_conn_size``, lowered to fit the server's connections.
+
+    The server's ``max_connections``, less its ``superuser_reserved_connections`` and
+    ``db_spare_connections``, is shared by ``settings.workers`` processes with ``pools_on_server`` pools each.
+    """
+    import asyncpg
+
+    conn = await asyncpg.connect(url, timeout=settings.db_acquire_timeout)
+    try:
+        most = int(await conn.fetchval("SELECT current_setting('max_connections')::int - "
+                                       "current_setting('superuser_reserved_connections')::int"))
+    finally:
+        await conn.close()
+    share = (most - settings.db_spare_connections) // max(1, settings.workers * pools_on_server)
+    return max(1, min(settings.db_max_conn_size, share))
 
 
 async def disconnect(app: FastAPI) -> None:
@@ -117,8 +151,11 @@ def _connection_getter(acquire_timeout: float) -> Callable[..., Any]:
 # --- health -------------------------------------------------------------------------------------------------
 
 async def health_check(request: Request) -> JSONResponse:
-    """``/_mgmt/health``: 200 with pgstac's version, or 503 saying why the database is not usable."""
-    answer: dict[str, Any] = {"status": "UP", "lifespan": {"status": "UP"}}
+    """``/_mgmt/health``: 200 with pgstac's version, or 503 saying why the database is not usable.
+
+    The answer names the process that gave it (``process.pid``: one of ``serve --workers``'s).
+    """
+    answer: dict[str, Any] = {"status": "UP", "lifespan": {"status": "UP"}, "process": {"pid": os.getpid()}}
     if not hasattr(request.app.state, "get_connection"):
         answer.update(status="DOWN", lifespan={"status": "DOWN", "message": "the application has not started"})
         return JSONResponse(answer, status_code=503)

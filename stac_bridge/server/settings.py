@@ -14,12 +14,24 @@ class ServerSettings(BaseSettings):
     Attributes:
         database_url: The pgstac database (``STAC_BRIDGE_DATABASE_URL``). When unset, ``stac-bridge serve``
             brings up the managed cluster and uses it.
+        read_database_url: A read replica of that database (``STAC_BRIDGE_READ_DATABASE_URL``): searches and
+            every other read go there, writes stay on ``database_url``. Unset: everything on ``database_url``.
         api_key: Turns the Transactions extension on; every write then needs ``Authorization: Bearer <key>``
             (``STAC_BRIDGE_API_KEY``). Unset: the API is read-only.
         title, description: Shown on the landing page.
         cors_origins: Origins allowed to read the API from a browser (STAC Browser runs on another origin).
         root_path: Set when the API is served under a path prefix behind a proxy.
-        db_min_conn_size, db_max_conn_size: The connection pool of each API process.
+        db_min_conn_size, db_max_conn_size: The connection pool of each API process. The largest size is
+            lowered so that all the processes' pools fit in PostgreSQL's ``max_connections`` (less
+            ``superuser_reserved_connections`` and ``db_spare_connections``).
+        db_spare_connections: Connections of each database left to others (loads, psql, migrations).
+        search_bookkeeping: Whether pgstac records each search and its count (its ``searches`` and
+            ``search_wheres`` tables: a write, and a WAL flush, per search) on the primary, so that the same
+            search's next pages reuse the count (``STAC_BRIDGE_SEARCH_BOOKKEEPING``). Off (the default):
+            searches run read-only (``pgstac.readonly``) as on a replica; under 32 clients that served a third
+            more searches.
+        workers: How many API processes share the database (``serve --workers`` sets it): each sizes its pools
+            to its share of ``max_connections``.
         max_body_bytes: The largest request body accepted (413 above it): bounds what one request can make
             the process parse and hold.
         max_limit: The most items or collections one page holds; a larger ``limit`` is answered with this
@@ -37,6 +49,7 @@ class ServerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STAC_BRIDGE_", extra="ignore")
 
     database_url: SecretStr | None = None
+    read_database_url: SecretStr | None = None
     api_key: SecretStr | None = None
     title: str = "stac-bridge"
     description: str = "A unified STAC catalog of provider catalogs that do not speak STAC, built by stac-bridge."
@@ -45,6 +58,9 @@ class ServerSettings(BaseSettings):
     root_path: str = ""
     db_min_conn_size: int = 1
     db_max_conn_size: int = 10
+    db_spare_connections: int = 10
+    workers: int = 1
+    search_bookkeeping: bool = False
     max_body_bytes: int = 4 * 1024 * 1024
     max_limit: int = 10_000
     max_offset: int = 10_000
