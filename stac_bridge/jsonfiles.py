@@ -14,6 +14,7 @@ naming the file and the line, so that each caller decides whether it stops the r
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -87,7 +88,8 @@ def _any(line: bytes) -> bool:
 
 def _open(name: str) -> AbstractContextManager[IO[bytes]]:
     if name == "-":
-        return contextlib.nullcontext(sys.stdin.buffer)
+        binary = getattr(sys.stdin, "buffer", None)  # a text stream stood in for stdin has none: read it whole
+        return contextlib.nullcontext(binary if binary is not None else io.BytesIO(sys.stdin.read().encode()))
     return open(name, "rb")  # noqa: SIM115 - the caller's with closes it
 
 
