@@ -181,6 +181,8 @@ class PgstacLoader:
         self.batch_size = batch_size
         self._touched: set[str] = set()
         self._bases: dict[str, BaseItem] = {}
+        #: The partition ranges made sure of by committed loads: (collection, bucket) -> the four bounds.
+        self._partitions: dict[tuple[str, Any], tuple[Any, Any, Any, Any]] = {}
         self._dsn = dsn
         self._read_conn: psycopg.Connection[Any] | None = None
         self._db = PgstacDB(dsn=dsn)
@@ -275,6 +277,7 @@ class PgstacLoader:
         # Base items may have changed: pypgstac caches them per collection, and so does this loader.
         self._pypgstac.collection_json.cache_clear()
         self._bases.clear()
+        self._partitions.clear()  # a collection's partitioning may have changed too
         return summary
 
     # -- items -------------------------------------------------------------------------------------------
@@ -523,11 +526,14 @@ class PgstacLoader:
                 written = self._write_rows([dict(row) for _, row in rows])
             except psycopg.errors.UniqueViolation:
                 # Another writer stored some of the new items meanwhile: all of them through the upsert.
+                self._partitions.clear()  # rolled back with the rest
                 rows = [(index, {**row, "exists": True}) for index, row in rows]
                 written = self._write_rows([dict(row) for _, row in rows])
         except psycopg.OperationalError as exc:  # the connection, not the rows
+            self._partitions.clear()
             raise LoadError(f"the database failed: {_first_line(exc)}") from exc
         except psycopg.Error as exc:  # rolled back, partitions included
+            self._partitions.clear()
             if len(rows) == 1:
                 index, row = rows[0]
                 reason = f"the database refused it: {_first_line(exc)}"
@@ -572,12 +578,33 @@ class PgstacLoader:
             with cur.copy(f"COPY stac_bridge_ingest {_INGEST_COLUMNS} FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(_values(row))
-            cur.execute(_PARTITIONS_SQL)
+            self._check_partitions(cur)
             if self.mode == "upsert" and any(row.get("exists", True) for row in rows):
                 # Every row given here is new or changed (the digest lookup left the unchanged ones out).
                 cur.execute(_DELETE_CHANGED_SQL)
             cur.execute("INSERT INTO items SELECT * FROM stac_bridge_ingest ON CONFLICT DO NOTHING")
             return max(cur.rowcount, 0)
+
+    def _check_partitions(self, cur: psycopg.Cursor[Any]) -> None:
+        """Make (or widen) the partitions of the staged rows with pgstac's ``check_partition``.
+
+        Only for the collection and time buckets whose ranges no earlier batch of this loader made sure of:
+        ``check_partition`` takes locks and checks constraints, too dear for every batch.
+        """
+        calls = []
+        for collection, bucket, low, high, end_low, end_high in cur.execute(_BUCKETS_SQL).fetchall():
+            known = self._partitions.get((collection, bucket))
+            if known is not None and known[0] <= low and high <= known[1] and known[2] <= end_low \
+                    and end_high <= known[3]:
+                continue
+            if known is not None:
+                low, high = min(low, known[0]), max(high, known[1])
+                end_low, end_high = min(end_low, known[2]), max(end_high, known[3])
+            calls.append((collection, bucket, low, high, end_low, end_high))
+        for collection, bucket, low, high, end_low, end_high in calls:
+            cur.execute("SELECT check_partition(%s, tstzrange(%s, %s, '[]'), tstzrange(%s, %s, '[]'))",
+                        (collection, low, high, end_low, end_high))
+            self._partitions[(collection, bucket)] = (low, high, end_low, end_high)
 
     # -- reading back ------------------------------------------------------------------------------------
 
@@ -595,18 +622,14 @@ _INGEST_COLUMNS: Final = f"({', '.join(_INGEST_COLUMN_NAMES)})"
 _INGEST_TABLE_SQL: Final = (
     "CREATE TEMP TABLE IF NOT EXISTS stac_bridge_ingest (LIKE items) ON COMMIT DELETE ROWS; TRUNCATE stac_bridge_ingest"
 )
-#: The partitions of the rows, made or widened by pgstac's ``check_partition``, one call per collection and time
-#: bucket, in a fixed order (it holds DDL and row locks until commit): the query of pgstac's own
-#: ``items_staging_triggerfunc``.
-_PARTITIONS_SQL: Final = """
-SELECT check_partition(collection, dtrange, edtrange) FROM (
-    SELECT i.collection,
-           COALESCE(date_trunc(c.partition_trunc::text, i.datetime), '-infinity') AS bucket,
-           tstzrange(min(i.datetime), max(i.datetime), '[]') AS dtrange,
-           tstzrange(min(i.end_datetime), max(i.end_datetime), '[]') AS edtrange
-    FROM stac_bridge_ingest i JOIN collections c ON c.id = i.collection
-    GROUP BY 1, 2 ORDER BY 1, 2
-) buckets
+#: The staged rows' collection and time buckets with their ranges, in a fixed order (``check_partition`` holds
+#: DDL and row locks until commit): the grouping of pgstac's own ``items_staging_triggerfunc``.
+_BUCKETS_SQL: Final = """
+SELECT i.collection,
+       COALESCE(date_trunc(c.partition_trunc::text, i.datetime)::text, '') AS bucket,
+       min(i.datetime), max(i.datetime), min(i.end_datetime), max(i.end_datetime)
+FROM stac_bridge_ingest i JOIN collections c ON c.id = i.collection
+GROUP BY 1, 2 ORDER BY 1, 2
 """
 #: The rows that changed, deleted before the insert (locked in a fixed order first, as pgstac's upsert does, so
 #: that concurrent loads of overlapping ids cannot deadlock).
