@@ -522,13 +522,7 @@ class PgstacLoader:
         if not rows:
             return
         try:
-            try:
-                written = self._write_rows([dict(row) for _, row in rows])
-            except psycopg.errors.UniqueViolation:
-                # Another writer stored some of the new items meanwhile: all of them through the upsert.
-                self._partitions.clear()  # rolled back with the rest
-                rows = [(index, {**row, "exists": True}) for index, row in rows]
-                written = self._write_rows([dict(row) for _, row in rows])
+            written = self._write_rows([dict(row) for _, row in rows])
         except psycopg.OperationalError as exc:  # the connection, not the rows
             self._partitions.clear()
             raise LoadError(f"the database failed: {_first_line(exc)}") from exc
@@ -579,11 +573,20 @@ class PgstacLoader:
                 for row in rows:
                     copy.write_row(_values(row))
             self._check_partitions(cur)
-            if self.mode == "upsert" and any(row.get("exists", True) for row in rows):
-                # Every row given here is new or changed (the digest lookup left the unchanged ones out).
+            insert = "INSERT INTO items SELECT * FROM stac_bridge_ingest ON CONFLICT DO NOTHING"
+            if self.mode == "insert-ignore":
+                cur.execute(insert)
+                return max(cur.rowcount, 0)
+            # Every row given here is new or changed (the digest lookup left the unchanged ones out): a batch of
+            # new items needs no delete, unless another writer stored some of them meanwhile.
+            deleted = any(row.get("exists", True) for row in rows)
+            if deleted:
                 cur.execute(_DELETE_CHANGED_SQL)
-            cur.execute("INSERT INTO items SELECT * FROM stac_bridge_ingest ON CONFLICT DO NOTHING")
-            return max(cur.rowcount, 0)
+            written = max(cur.execute(insert).rowcount, 0)
+            if not deleted and written < len(rows):
+                cur.execute(_DELETE_CHANGED_SQL)
+                written += max(cur.execute(insert).rowcount, 0)
+            return written
 
     def _check_partitions(self, cur: psycopg.Cursor[Any]) -> None:
         """Make (or widen) the partitions of the staged rows with pgstac's ``check_partition``.

@@ -73,14 +73,6 @@ def _datetimes(properties: Mapping[str, Any]) -> tuple[str, str]:
     raise FormatError("Invalid datetime encountered")
 
 
-def _partition(base: BaseItem, instant: str) -> str:
-    if base.partition_trunc == "year":
-        return f"_items_{base.key}_{instant.replace('-', '')[:4]}"
-    if base.partition_trunc == "month":
-        return f"_items_{base.key}_{instant.replace('-', '')[:6]}"
-    return f"_items_{base.key}"
-
-
 def _footprints(geometries: Sequence[Any]) -> list[str | None]:
     """EWKB (hex, SRID 4326) of each GeoJSON geometry; ``None`` where GEOS cannot read it."""
     import shapely
@@ -109,7 +101,7 @@ def format_rows(items: Sequence[tuple[dict[str, Any], BaseItem, str]]) -> list[d
     ``item`` is the content to store, with what goes to the ``private`` column under ``"private"``; the members
     it shares with the base item are consumed (dehydrated in place), its ``geometry`` is only read. Each row:
     ``id``, ``collection``, ``datetime``, ``end_datetime``, ``geometry`` (EWKB hex), ``content`` (JSON text),
-    ``private`` (a dict: the writer adds its transaction under :data:`LOAD_KEY` and serialises it), ``partition``.
+    ``private`` (a dict: the writer adds its transaction under :data:`LOAD_KEY` and serialises it).
     """
     from hydraters import dehydrate
 
@@ -123,7 +115,7 @@ def format_rows(items: Sequence[tuple[dict[str, Any], BaseItem, str]]) -> list[d
             rows.append(exc)
             continue
         row = {"id": item.get("id"), "collection": item.get("collection"), "datetime": first,
-               "end_datetime": last, "geometry": geometry, "partition": _partition(base, first)}
+               "end_datetime": last, "geometry": geometry}
         private = dict(item.pop("private", None) or {})
         private[LOAD_KEY] = {"digest": item_digest}
         content = dehydrate(base.item, {k: v for k, v in item.items() if k != "geometry"})
