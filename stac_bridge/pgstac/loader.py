@@ -183,6 +183,8 @@ class PgstacLoader:
         self._bases: dict[str, BaseItem] = {}
         #: The partition ranges made sure of by committed loads: (collection, bucket) -> the four bounds.
         self._partitions: dict[tuple[str, Any], tuple[Any, Any, Any, Any]] = {}
+        #: Whether the server compresses with lz4 (built with it); asked on the first write.
+        self._lz4: bool | None = None
         self._dsn = dsn
         self._read_conn: psycopg.Connection[Any] | None = None
         self._db = PgstacDB(dsn=dsn)
@@ -304,10 +306,11 @@ class PgstacLoader:
                 of what was committed before is attached.
         """
         with _no_cyclic_gc():
-            return self._load_items(items, on_batch, summary)
+            return self._load_items(items, on_batch, summary, owned=False)
 
     def _load_items(self, items: Iterable[Mapping[str, Any]], on_batch: Callable[[LoadSummary], None] | None,
-                    summary: LoadSummary | None) -> LoadSummary:
+                    summary: LoadSummary | None, *, owned: bool) -> LoadSummary:
+        """:meth:`load_items`; ``owned``: the items are this loader's to consume (read from files by it)."""
         summary = summary if summary is not None else LoadSummary()
         iterator = iter(items)
         # Two stages on two cores: while one batch is looked up, formatted and written by the writer thread
@@ -320,12 +323,12 @@ class PgstacLoader:
                     checked, accepted = self._check(batch, None)
                     # When the last batch was mostly new or changed, this one's rows are made here, beside the
                     # writing of the last; else only the changed ones are, after the lookup.
-                    formatted = self._formatted(batch, accepted) if mostly_new else None
+                    formatted = self._formatted(batch, accepted, owned=owned) if mostly_new else None
                     if pending is not None:
                         done = pending.result()
                         mostly_new = done.unchanged * 2 < done.loaded + done.unchanged + done.failed
                         self._committed(done, summary, on_batch)
-                    pending = writer.submit(self._store, batch, checked, accepted, None, formatted)
+                    pending = writer.submit(self._store, batch, checked, accepted, None, formatted, owned=owned)
                 if pending is not None:
                     self._committed(pending.result(), summary, on_batch)
             except LoadError as exc:
@@ -381,7 +384,8 @@ class PgstacLoader:
                                                                lines=_maybe_collection)
                                           if o.get("type") == "Collection"))
         items = (o for o in read_stac(paths, on_error=summary.fail) if o.get("type") != "Collection")
-        return self.load_items(items, on_batch=on_batch, summary=summary)
+        with _no_cyclic_gc():  # the items read here are nobody else's: formatting may consume them
+            return self._load_items(items, on_batch, summary, owned=True)
 
     def _load_batch(
         self, batch: Sequence[Mapping[str, Any]], *, refused: list[tuple[int, str]] | None = None
@@ -420,16 +424,22 @@ class PgstacLoader:
             if problem is not None:
                 _refuse(summary, refused, index, item, problem)
                 continue
-            data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+            # In the order given (sorting the keys cost as much again): the same source, read or harvested
+            # again, gives the same order; an item only reordered is written once more, nothing worse.
+            data = orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS)
             accepted.append((index, base, digest_of(data, base)))
         return summary, accepted
 
-    def _formatted(self, batch: Sequence[Mapping[str, Any]], todo: list[tuple[int, BaseItem, str]],
-                   ) -> list[tuple[int, dict[str, Any] | FormatError]]:
-        """The rows of the ``todo`` items of ``batch``, as :func:`~stac_bridge.pgstac.rows.format_rows` makes them."""
+    def _formatted(self, batch: Sequence[Mapping[str, Any]], todo: list[tuple[int, BaseItem, str]], *,
+                   owned: bool = False) -> list[tuple[int, dict[str, Any] | FormatError]]:
+        """The rows of the ``todo`` items of ``batch``, as :func:`~stac_bridge.pgstac.rows.format_rows` makes them.
+
+        Dehydration consumes what an item shares with its base item: unless ``owned``, it works on a copy.
+        """
         items = []
         for index, base, item_digest in todo:
-            content, private = split_private(_dehydratable_copy(batch[index], base))
+            item = batch[index] if owned else _dehydratable_copy(batch[index], base)
+            content, private = split_private(item)
             if private is not None:
                 content["private"] = private
             items.append((content, base, item_digest))
@@ -437,7 +447,8 @@ class PgstacLoader:
 
     def _store(self, batch: Sequence[Mapping[str, Any]], summary: LoadSummary,
                accepted: list[tuple[int, BaseItem, str]], refused: list[tuple[int, str]] | None,
-               formatted: list[tuple[int, dict[str, Any] | FormatError]] | None = None) -> LoadSummary:
+               formatted: list[tuple[int, dict[str, Any] | FormatError]] | None = None, *,
+               owned: bool = False) -> LoadSummary:
         """Format and write the checked items of a batch but those stored with the same digest (unchanged).
 
         On the loader's (writing) connection: reads of the items never meet the writes of another batch.
@@ -448,6 +459,7 @@ class PgstacLoader:
             accepted: Its checked items (:meth:`_check`).
             refused: Where to note the items refused, for :meth:`write`.
             formatted: Rows of the accepted items made beforehand (by the reading thread), if any.
+            owned: Whether formatting may consume the batch's items.
         """
         stored = self._stored_digests({_key(batch[index]) for index, *_ in accepted})
         todo: list[tuple[int, BaseItem, str]] = []
@@ -458,7 +470,7 @@ class PgstacLoader:
             else:
                 todo.append(entry)
         if formatted is None:
-            formatted = self._formatted(batch, todo)
+            formatted = self._formatted(batch, todo, owned=owned)
         else:
             wanted = {index for index, *_ in todo}
             formatted = [(index, row) for index, row in formatted if index in wanted]
@@ -505,13 +517,18 @@ class PgstacLoader:
         ``None`` for an item stored without one, or written since by another writer (the API's transactions,
         pypgstac): it is written again.
         """
-        if not keys:
-            return {}
+        by_collection: dict[str, list[str]] = {}
+        for collection, item_id in keys:
+            by_collection.setdefault(collection, []).append(item_id)
+        stored: dict[tuple[str, str], str | None] = {}
         try:
-            rows = self._conn.execute(_STORED_SQL, ([c for c, _ in keys], [i for _, i in keys])).fetchall()
+            for collection, ids in by_collection.items():
+                # Per collection: the lookup probes only that collection's partitions.
+                for item_id, digest, intact in self._conn.execute(_STORED_SQL, (collection, ids)).fetchall():
+                    stored[(collection, item_id)] = digest if intact else None
         except psycopg.OperationalError as exc:
             raise LoadError(f"the database failed: {_first_line(exc)}") from exc
-        return {(c, i): d if intact else None for c, i, d, intact in rows if (c, i) in keys}
+        return stored
 
     def _write_isolating(self, rows: list[tuple[int, dict[str, Any]]], summary: LoadSummary,
                          refused: list[tuple[int, str]] | None) -> None:
@@ -553,49 +570,63 @@ class PgstacLoader:
         return {r[0] for r in rows}
 
     def _write_rows(self, rows: list[dict[str, Any]]) -> int:
-        """Write formatted rows in one transaction the way pgstac's own staging tables do; how many changed.
+        """Write formatted rows in one transaction; how many were new or changed.
 
-        The rows are copied to a temporary table, pgstac's ``check_partition`` makes (or widens) the partition
-        of each collection and time bucket, and the rows go into ``items``, which routes them. Under upsert, a
-        row whose content changed is deleted first (pgstac's ``items_staging_upsert``), so an unchanged row is
-        neither rewritten nor counted.
+        A batch of items none of which is stored (the digest lookup found none: a fresh load) is copied straight
+        into ``items``, which routes the rows to their partitions. Any other batch goes the way pgstac's own
+        staging tables write: the rows are copied to a temporary table and inserted into ``items`` from there;
+        under upsert, a row whose content changed is deleted first (pgstac's ``items_staging_upsert``), so an
+        unchanged row is neither rewritten nor counted. Either way pgstac's ``check_partition`` first makes (or
+        widens) the partition of each collection and time bucket.
         """
+        if not any(row.get("exists", True) for row in rows):
+            try:
+                return self._write_once(rows, staged=False)
+            except psycopg.errors.UniqueViolation:
+                # Another writer stored some of these items since the lookup: the staged way sorts them out.
+                self._partitions.clear()  # rolled back with the rest
+        return self._write_once(rows, staged=True)
+
+    def _write_once(self, rows: list[dict[str, Any]], *, staged: bool) -> int:
         conn = self._conn
         with conn.transaction(), conn.cursor() as cur:
+            if self._lz4 is None:
+                self._lz4 = bool(cur.execute(_LZ4_SQL).fetchone())
+            if self._lz4:
+                # An item's content is compressed when stored (TOAST): lz4 does it several times faster than
+                # PostgreSQL's default pglz (a fifth of the database's work in a fresh load), and searches read
+                # it back faster too. Readers need nothing: each value names its compression.
+                cur.execute("SET LOCAL default_toast_compression = lz4")
             # The transaction's id goes with each row's digest (see _STORED_SQL), as xmin shows it.
             xid = cur.execute("SELECT (pg_current_xact_id()::text::bigint % 4294967296)::text").fetchone()
             assert xid is not None
-            for row in rows:
-                row["private"] = orjson.dumps({**row["private"], LOAD_KEY: {**row["private"][LOAD_KEY],
-                                                                            "xid": xid[0]}}).decode()
+            self._check_partitions(cur, rows)
+            if not staged:
+                with cur.copy(f"COPY items {_INGEST_COLUMNS} FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(_values(row, xid[0]))
+                return len(rows)
             cur.execute(_INGEST_TABLE_SQL)
             with cur.copy(f"COPY stac_bridge_ingest {_INGEST_COLUMNS} FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(_values(row))
-            self._check_partitions(cur)
+                    copy.write_row(_values(row, xid[0]))
             insert = "INSERT INTO items SELECT * FROM stac_bridge_ingest ON CONFLICT DO NOTHING"
             if self.mode == "insert-ignore":
                 cur.execute(insert)
                 return max(cur.rowcount, 0)
-            # Every row given here is new or changed (the digest lookup left the unchanged ones out): a batch of
-            # new items needs no delete, unless another writer stored some of them meanwhile.
-            deleted = any(row.get("exists", True) for row in rows)
-            if deleted:
-                cur.execute(_DELETE_CHANGED_SQL)
-            written = max(cur.execute(insert).rowcount, 0)
-            if not deleted and written < len(rows):
-                cur.execute(_DELETE_CHANGED_SQL)
-                written += max(cur.execute(insert).rowcount, 0)
-            return written
+            cur.execute(_DELETE_CHANGED_SQL)
+            return max(cur.execute(insert).rowcount, 0)
 
-    def _check_partitions(self, cur: psycopg.Cursor[Any]) -> None:
-        """Make (or widen) the partitions of the staged rows with pgstac's ``check_partition``.
+    def _check_partitions(self, cur: psycopg.Cursor[Any], rows: Sequence[Mapping[str, Any]]) -> None:
+        """Make (or widen) the partitions the rows go to with pgstac's ``check_partition``.
 
         Only for the collection and time buckets whose ranges no earlier batch of this loader made sure of:
-        ``check_partition`` takes locks and checks constraints, too dear for every batch.
+        ``check_partition`` takes locks and, to widen a partition's constraints, reads the whole partition. So
+        that few batches widen them, the ranges it is given are rounded outwards to whole UTC months (years, for
+        a collection partitioned by year): a search's partition pruning loses at most that much.
         """
-        calls = []
-        for collection, bucket, low, high, end_low, end_high in cur.execute(_BUCKETS_SQL).fetchall():
+        spans = _spans(rows)
+        for (collection, bucket), (low, high, end_low, end_high) in sorted(spans.items(), key=_span_order):
             known = self._partitions.get((collection, bucket))
             if known is not None and known[0] <= low and high <= known[1] and known[2] <= end_low \
                     and end_high <= known[3]:
@@ -603,8 +634,6 @@ class PgstacLoader:
             if known is not None:
                 low, high = min(low, known[0]), max(high, known[1])
                 end_low, end_high = min(end_low, known[2]), max(end_high, known[3])
-            calls.append((collection, bucket, low, high, end_low, end_high))
-        for collection, bucket, low, high, end_low, end_high in calls:
             cur.execute("SELECT check_partition(%s, tstzrange(%s, %s, '[]'), tstzrange(%s, %s, '[]'))",
                         (collection, low, high, end_low, end_high))
             self._partitions[(collection, bucket)] = (low, high, end_low, end_high)
@@ -625,15 +654,6 @@ _INGEST_COLUMNS: Final = f"({', '.join(_INGEST_COLUMN_NAMES)})"
 _INGEST_TABLE_SQL: Final = (
     "CREATE TEMP TABLE IF NOT EXISTS stac_bridge_ingest (LIKE items) ON COMMIT DELETE ROWS; TRUNCATE stac_bridge_ingest"
 )
-#: The staged rows' collection and time buckets with their ranges, in a fixed order (``check_partition`` holds
-#: DDL and row locks until commit): the grouping of pgstac's own ``items_staging_triggerfunc``.
-_BUCKETS_SQL: Final = """
-SELECT i.collection,
-       COALESCE(date_trunc(c.partition_trunc::text, i.datetime)::text, '') AS bucket,
-       min(i.datetime), max(i.datetime), min(i.end_datetime), max(i.end_datetime)
-FROM stac_bridge_ingest i JOIN collections c ON c.id = i.collection
-GROUP BY 1, 2 ORDER BY 1, 2
-"""
 #: The rows that changed, deleted before the insert (locked in a fixed order first, as pgstac's upsert does, so
 #: that concurrent loads of overlapping ids cannot deadlock).
 _DELETE_CHANGED_SQL: Final = """
@@ -647,6 +667,9 @@ WITH locked AS (
 DELETE FROM items i USING locked l WHERE i.collection = l.collection AND i.id = l.id
 """
 
+#: Whether the server can compress TOASTed values with lz4.
+_LZ4_SQL: Final = "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
+
 #: What pypgstac's ``Loader.collection_json`` asks.
 _BASE_ITEM_SQL: Final = """
 SELECT b.base_item, c.key, c.partition_trunc, b.base_item_id
@@ -656,9 +679,8 @@ FROM collections c, current_base_item(c.id) b WHERE c.id = %s
 #: A stored digest is trusted while the row is the one the loader's transaction wrote (any later write of the
 #: row, by the API's transactions or pypgstac, gives it another ``xmin``).
 _STORED_SQL: Final = f"""
-SELECT collection, id, private->'{LOAD_KEY}'->>'digest',
-       private->'{LOAD_KEY}'->>'xid' IS NOT DISTINCT FROM xmin::text
-FROM items WHERE collection = ANY(%s) AND id = ANY(%s)
+SELECT id, private->'{LOAD_KEY}'->>'digest', private->'{LOAD_KEY}'->>'xid' IS NOT DISTINCT FROM xmin::text
+FROM items WHERE collection = %s AND id = ANY(%s)
 """
 
 _EXTENT_SQL: Final = """
@@ -721,9 +743,72 @@ def _dehydratable_copy(item: Mapping[str, Any], base: BaseItem) -> dict[str, Any
 
 
 
-def _values(row: Mapping[str, Any]) -> tuple[Any, ...]:
+def _values(row: Mapping[str, Any], xid: str) -> tuple[Any, ...]:
+    """A row for COPY, its ``private`` column with the writing transaction beside the digest."""
+    private = {**row["private"], LOAD_KEY: {**row["private"][LOAD_KEY], "xid": xid}}
     return (row["id"], row["collection"], row["datetime"], row["end_datetime"], row["geometry"], row["content"],
-            row["private"])
+            orjson.dumps(private).decode())
+
+
+#: A partition's (collection, time bucket): the bucket is ``None`` for a collection not partitioned by time.
+_Bucket = tuple[str, dt.datetime | None]
+#: The rounded ranges of a bucket's rows: first and last ``datetime``, first and last ``end_datetime``.
+_Span = tuple[dt.datetime, dt.datetime, dt.datetime, dt.datetime]
+
+
+def _spans(rows: Iterable[Mapping[str, Any]]) -> dict[_Bucket, _Span]:
+    """The rows' partition buckets, each with its rows' time ranges rounded outwards (see ``_check_partitions``).
+
+    Buckets are UTC months or years, as pgstac's ``partition_name`` makes them.
+    """
+    found: dict[_Bucket, list[dt.datetime]] = {}
+    units: dict[_Bucket, str] = {}
+    for row in rows:
+        unit = row.get("partition_trunc")
+        start, end = _utc(row["datetime"]), _utc(row["end_datetime"])
+        bucket: _Bucket = (str(row["collection"]), _floor(start, unit) if unit else None)
+        span = found.get(bucket)
+        if span is None:
+            found[bucket] = [start, start, end, end]
+            units[bucket] = unit or "month"
+        else:
+            span[0], span[1] = min(span[0], start), max(span[1], start)
+            span[2], span[3] = min(span[2], end), max(span[3], end)
+    spans: dict[_Bucket, _Span] = {}
+    for bucket, (low, high, end_low, end_high) in found.items():
+        unit = units[bucket]
+        spans[bucket] = (_floor(low, unit), _last_instant(high, unit), _floor(end_low, unit),
+                         _last_instant(end_high, unit))
+    return spans
+
+
+def _span_order(entry: tuple[_Bucket, _Span]) -> tuple[str, dt.datetime]:
+    """A fixed order of the buckets (``check_partition`` holds locks until commit: no two loads deadlock)."""
+    (collection, bucket), span = entry
+    return collection, bucket or span[0]
+
+
+def _utc(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("z", "Z")).astimezone(dt.UTC)
+
+
+def _floor(value: dt.datetime, unit: str) -> dt.datetime:
+    """The start of the UTC month (or year) of ``value``."""
+    return value.replace(month=1 if unit == "year" else value.month, day=1, hour=0, minute=0, second=0,
+                         microsecond=0)
+
+
+def _last_instant(value: dt.datetime, unit: str) -> dt.datetime:
+    """The last microsecond of the UTC month (or year) of ``value``."""
+    start = _floor(value, unit)
+    try:
+        if unit == "year" or start.month == 12:
+            following = start.replace(year=start.year + 1, month=1)
+        else:
+            following = start.replace(month=start.month + 1)
+    except ValueError:  # the last month of year 9999
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
+    return following - dt.timedelta(microseconds=1)
 
 
 def _refuse(summary: LoadSummary, refused: list[tuple[int, str]] | None, index: int, item: Any,

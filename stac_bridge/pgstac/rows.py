@@ -18,6 +18,8 @@ from typing import Any, Final
 
 import orjson
 
+from stac_bridge.pgstac import ewkb
+
 __all__ = ["LOAD_KEY", "BaseItem", "FormatError", "digest_of", "format_rows"]
 
 #: The loader's own member of an item's ``private`` column: ``{"digest": ..., "xid": the writing transaction}``.
@@ -55,7 +57,7 @@ class BaseItem:
 
 
 def digest_of(data: bytes, base: BaseItem) -> str:
-    """The digest of an item as given (its JSON, keys sorted, ledger included) and of its collection's base item."""
+    """The digest of an item as given (its JSON, keys in their order, ledger included) and of its base item."""
     return hashlib.blake2b(data + base.digest, digest_size=16).hexdigest()
 
 
@@ -74,13 +76,29 @@ def _datetimes(properties: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _footprints(geometries: Sequence[Any]) -> list[str | None]:
-    """EWKB (hex, SRID 4326) of each GeoJSON geometry; ``None`` where GEOS cannot read it."""
-    import shapely
+    """EWKB (hex, SRID 4326) of each GeoJSON geometry; ``None`` where GEOS cannot read it.
 
-    texts = [orjson.dumps(g) for g in geometries]
-    shapes = shapely.set_srid(shapely.from_geojson(texts, on_invalid="ignore"), 4326)
-    encoded = shapely.to_wkb(shapes, hex=True, include_srid=True, output_dimension=3)
-    return [str(e) if e is not None else None for e in encoded]
+    The plainly well-formed simple shapes are packed directly (:mod:`stac_bridge.pgstac.ewkb`); GEOS reads
+    the others, all at once.
+    """
+    encoded: list[str | None] = [ewkb.encode(g) for g in geometries]
+    rest = [index for index, value in enumerate(encoded) if value is None]
+    if rest:
+        import shapely
+
+        texts = [_geojson(geometries[index]) for index in rest]
+        shapes = shapely.set_srid(shapely.from_geojson(texts, on_invalid="ignore"), 4326)
+        for index, value in zip(rest, shapely.to_wkb(shapes, hex=True, include_srid=True, output_dimension=3),
+                                strict=True):
+            encoded[index] = str(value) if value is not None else None
+    return encoded
+
+
+def _geojson(geometry: Any) -> bytes:
+    try:
+        return orjson.dumps(geometry)
+    except TypeError:  # an integer beyond 64 bits, a value JSON does not have: GEOS cannot read it either
+        return b"null"
 
 
 def _footprint_one(geometry: Any) -> str:
@@ -101,7 +119,8 @@ def format_rows(items: Sequence[tuple[dict[str, Any], BaseItem, str]]) -> list[d
     ``item`` is the content to store, with what goes to the ``private`` column under ``"private"``; the members
     it shares with the base item are consumed (dehydrated in place), its ``geometry`` is only read. Each row:
     ``id``, ``collection``, ``datetime``, ``end_datetime``, ``geometry`` (EWKB hex), ``content`` (JSON text),
-    ``private`` (a dict: the writer adds its transaction under :data:`LOAD_KEY` and serialises it).
+    ``private`` (a dict: the writer adds its transaction under :data:`LOAD_KEY` and serialises it), and the
+    collection's ``partition_trunc`` (for the writer's partitions).
     """
     from hydraters import dehydrate
 
@@ -115,7 +134,7 @@ def format_rows(items: Sequence[tuple[dict[str, Any], BaseItem, str]]) -> list[d
             rows.append(exc)
             continue
         row = {"id": item.get("id"), "collection": item.get("collection"), "datetime": first,
-               "end_datetime": last, "geometry": geometry}
+               "end_datetime": last, "geometry": geometry, "partition_trunc": base.partition_trunc}
         private = dict(item.pop("private", None) or {})
         private[LOAD_KEY] = {"digest": item_digest}
         content = dehydrate(base.item, {k: v for k, v in item.items() if k != "geometry"})
