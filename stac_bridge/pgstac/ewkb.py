@@ -1,12 +1,12 @@
-"""GeoJSON footprints as PostGIS EWKB (hex, SRID 4326), the common shapes without a round trip through GEOS.
+"""GeoJSON footprints as PostGIS EWKB (SRID 4326), the common shapes without a round trip through GEOS.
 
 A load of 100,000 items spent a sixth of its Python time in ``shapely.from_geojson`` (GEOS's GeoJSON reader,
 which parses the geometry's JSON again). Footprints are nearly always small polygons, so their EWKB is packed
 here straight from the parsed coordinates. Only what is plainly well formed is packed: one kind of the six
 simple geometry types, every position of two numbers or every position of three, non-empty, rings closed and of
 at least four positions. Anything else is left to GEOS (:func:`encode` answers ``None``), which decides as
-before. What is packed is byte for byte what ``shapely.to_wkb(..., hex=True, include_srid=True,
-output_dimension=3)`` writes (``tests/pgstac/test_ewkb.py`` checks it on generated geometries).
+before. What is packed is byte for byte what ``shapely.to_wkb(..., include_srid=True, output_dimension=3)``
+writes (``tests/pgstac/test_rows.py`` checks it on generated geometries).
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ class _Irregular(Exception):
     """Not a shape this module packs: GEOS reads it."""
 
 
-def encode(geometry: Any) -> str | None:
-    """The EWKB (upper-case hex, SRID 4326) of a GeoJSON geometry, or ``None`` if GEOS is to read it.
+def encode(geometry: Any) -> bytes | None:
+    """The EWKB (SRID 4326) of a GeoJSON geometry, or ``None`` if GEOS is to read it.
 
     Args:
         geometry: A parsed GeoJSON geometry.
 
     Returns:
-        The hex EWKB PostGIS reads, or ``None`` for a geometry outside the plainly well-formed simple types.
+        The EWKB PostGIS reads, or ``None`` for a geometry outside the plainly well-formed simple types.
     """
     if not isinstance(geometry, dict):
         return None
@@ -55,7 +55,7 @@ def encode(geometry: Any) -> str | None:
         _pack(code, coordinates, dimension, flags, parts)
     except _Irregular:
         return None
-    return b"".join(parts).hex().upper()
+    return b"".join(parts)
 
 
 def _first_position(code: int, coordinates: Any) -> Any:

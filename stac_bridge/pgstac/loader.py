@@ -38,7 +38,8 @@ from psycopg import sql
 
 from stac_bridge.errors import LoadError
 from stac_bridge.jsonfiles import Unreadable, read_json_objects
-from stac_bridge.pgstac.rows import LOAD_KEY, BaseItem, FormatError, digest_of, format_rows
+from stac_bridge.pgstac import binarycopy
+from stac_bridge.pgstac.rows import LOAD_KEY, BaseItem, FormatError, digest_of, format_rows, instant
 
 __all__ = ["LoadInterrupted", "LoadSummary", "PgstacLoader", "Mode", "read_stac"]
 
@@ -602,20 +603,30 @@ class PgstacLoader:
             assert xid is not None
             self._check_partitions(cur, rows)
             if not staged:
-                with cur.copy(f"COPY items {_INGEST_COLUMNS} FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(_values(row, xid[0]))
+                self._copy(cur, "items", rows, xid[0])
                 return len(rows)
             cur.execute(_INGEST_TABLE_SQL)
-            with cur.copy(f"COPY stac_bridge_ingest {_INGEST_COLUMNS} FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(_values(row, xid[0]))
+            self._copy(cur, "stac_bridge_ingest", rows, xid[0])
             insert = "INSERT INTO items SELECT * FROM stac_bridge_ingest ON CONFLICT DO NOTHING"
             if self.mode == "insert-ignore":
                 cur.execute(insert)
                 return max(cur.rowcount, 0)
             cur.execute(_DELETE_CHANGED_SQL)
             return max(cur.execute(insert).rowcount, 0)
+
+    @staticmethod
+    def _copy(cur: psycopg.Cursor[Any], table: str, rows: Sequence[Mapping[str, Any]], xid: str) -> None:
+        """COPY the rows into ``table`` (binary: :mod:`stac_bridge.pgstac.binarycopy`), a megabyte at a time."""
+        with cur.copy(f"COPY {table} {_INGEST_COLUMNS} FROM STDIN (FORMAT BINARY)") as copy:
+            chunk: list[bytes] = []
+            size = 0
+            for data in _copied(rows, xid):
+                chunk.append(data)
+                size += len(data)
+                if size >= 1 << 20:
+                    copy.write(b"".join(chunk))
+                    chunk, size = [], 0
+            copy.write(b"".join(chunk))
 
     def _check_partitions(self, cur: psycopg.Cursor[Any], rows: Sequence[Mapping[str, Any]]) -> None:
         """Make (or widen) the partitions the rows go to with pgstac's ``check_partition``.
@@ -743,11 +754,13 @@ def _dehydratable_copy(item: Mapping[str, Any], base: BaseItem) -> dict[str, Any
 
 
 
-def _values(row: Mapping[str, Any], xid: str) -> tuple[Any, ...]:
-    """A row for COPY, its ``private`` column with the writing transaction beside the digest."""
-    private = {**row["private"], LOAD_KEY: {**row["private"][LOAD_KEY], "xid": xid}}
-    return (row["id"], row["collection"], row["datetime"], row["end_datetime"], row["geometry"], row["content"],
-            orjson.dumps(private).decode())
+def _copied(rows: Iterable[Mapping[str, Any]], xid: str) -> Iterator[bytes]:
+    """The rows in binary COPY format, each ``private`` column with the writing transaction beside the digest."""
+    yield binarycopy.HEADER
+    for row in rows:
+        private = {**row["private"], LOAD_KEY: {**row["private"][LOAD_KEY], "xid": xid}}
+        yield row["fields"] + binarycopy.jsonb_field(orjson.dumps(private))
+    yield binarycopy.TRAILER
 
 
 #: A partition's (collection, time bucket): the bucket is ``None`` for a collection not partitioned by time.
@@ -765,7 +778,7 @@ def _spans(rows: Iterable[Mapping[str, Any]]) -> dict[_Bucket, _Span]:
     units: dict[_Bucket, str] = {}
     for row in rows:
         unit = row.get("partition_trunc")
-        start, end = _utc(row["datetime"]), _utc(row["end_datetime"])
+        start, end = row["datetime"], row["end_datetime"]
         bucket: _Bucket = (str(row["collection"]), _floor(start, unit) if unit else None)
         span = found.get(bucket)
         if span is None:
@@ -786,10 +799,6 @@ def _span_order(entry: tuple[_Bucket, _Span]) -> tuple[str, dt.datetime]:
     """A fixed order of the buckets (``check_partition`` holds locks until commit: no two loads deadlock)."""
     (collection, bucket), span = entry
     return collection, bucket or span[0]
-
-
-def _utc(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("z", "Z")).astimezone(dt.UTC)
 
 
 def _floor(value: dt.datetime, unit: str) -> dt.datetime:
@@ -836,11 +845,11 @@ def _datetime_problem(properties: Mapping[str, Any]) -> str | None:
         if not isinstance(value, str):
             return f"'{key}' is {type(value).__name__}, not an RFC 3339 string"
         try:
-            parsed = dt.datetime.fromisoformat(value.replace("z", "Z"))
-        except ValueError:
+            instant(value)  # as the rows are written
+        except ValueError as exc:
+            if str(exc) == "no time zone":
+                return f"'{key}' has no time zone: {value[:40]!r}"
             return f"'{key}' is not an RFC 3339 datetime: {value[:40]!r}"
-        if parsed.tzinfo is None:
-            return f"'{key}' has no time zone: {value[:40]!r}"
     return None
 
 

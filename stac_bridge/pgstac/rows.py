@@ -11,16 +11,18 @@ the same digest stored skips the item without formatting or writing it (:mod:`st
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
 
-from stac_bridge.pgstac import ewkb
+from stac_bridge.pgstac import binarycopy, ewkb
 
-__all__ = ["LOAD_KEY", "BaseItem", "FormatError", "digest_of", "format_rows"]
+__all__ = ["LOAD_KEY", "BaseItem", "FormatError", "digest_of", "format_rows", "instant"]
 
 #: The loader's own member of an item's ``private`` column: ``{"digest": ..., "xid": the writing transaction}``.
 LOAD_KEY: Final = "stac_bridge:load"
@@ -61,36 +63,67 @@ def digest_of(data: bytes, base: BaseItem) -> str:
     return hashlib.blake2b(data + base.digest, digest_size=16).hexdigest()
 
 
-def _datetimes(properties: Mapping[str, Any]) -> tuple[str, str]:
-    start, end, instant = (properties.get(k) for k in ("start_datetime", "end_datetime", "datetime"))
-    if start is not None and end is not None:
-        from pypgstac.load import as_utc
+_CALENDAR: Final = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+_FRACTION: Final = re.compile(r"[.,](\d{7,})")
 
-        first, last = as_utc(start), as_utc(end)
-        if first is not None and last is not None and first > last:
-            raise FormatError("start_datetime must be < end_datetime")
-        return str(start), str(end)
-    if instant is not None:
-        return str(instant), str(instant)
+
+def instant(value: str) -> dt.datetime:
+    """An RFC 3339 datetime, in UTC, as PostgreSQL stores it (``timestamptz``: microseconds, rounded).
+
+    The loader's one reading of item datetimes: its checks and the rows it writes agree. A date and a time
+    with an offset (or ``Z``), in ISO 8601's extended calendar form: week or ordinal dates and the basic form,
+    which PostgreSQL refuses, are refused here too.
+
+    Raises:
+        ValueError: not such a datetime, or without a time zone.
+    """
+    if not _CALENDAR.match(value):
+        raise ValueError("not a calendar date and time")
+    parsed = dt.datetime.fromisoformat(value.replace("z", "Z"))
+    if parsed.tzinfo is None:
+        raise ValueError("no time zone")
+    digits = _FRACTION.search(value)
+    if digits is not None:  # beyond microseconds: rounded half to even, as PostgreSQL does
+        fraction = digits.group(1)
+        micros = round(int(fraction) / 10 ** (len(fraction) - 6))
+        parsed = parsed.replace(microsecond=0) + dt.timedelta(microseconds=micros)
+    return parsed.astimezone(dt.UTC)
+
+
+def _datetimes(properties: Mapping[str, Any]) -> tuple[dt.datetime, dt.datetime]:
+    start, end, at = (properties.get(k) for k in ("start_datetime", "end_datetime", "datetime"))
+    try:
+        if start is not None and end is not None:
+            first, last = instant(str(start)), instant(str(end))
+            if first > last:
+                raise FormatError("start_datetime must be < end_datetime")
+            return first, last
+        if at is not None:
+            when = instant(str(at))
+            return when, when
+    except ValueError as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise FormatError(f"Invalid datetime encountered: {exc}") from exc
     raise FormatError("Invalid datetime encountered")
 
 
-def _footprints(geometries: Sequence[Any]) -> list[str | None]:
-    """EWKB (hex, SRID 4326) of each GeoJSON geometry; ``None`` where GEOS cannot read it.
+def _footprints(geometries: Sequence[Any]) -> list[bytes | None]:
+    """EWKB (SRID 4326) of each GeoJSON geometry; ``None`` where GEOS cannot read it.
 
     The plainly well-formed simple shapes are packed directly (:mod:`stac_bridge.pgstac.ewkb`); GEOS reads
     the others, all at once.
     """
-    encoded: list[str | None] = [ewkb.encode(g) for g in geometries]
+    encoded: list[bytes | None] = [ewkb.encode(g) for g in geometries]
     rest = [index for index, value in enumerate(encoded) if value is None]
     if rest:
         import shapely
 
         texts = [_geojson(geometries[index]) for index in rest]
         shapes = shapely.set_srid(shapely.from_geojson(texts, on_invalid="ignore"), 4326)
-        for index, value in zip(rest, shapely.to_wkb(shapes, hex=True, include_srid=True, output_dimension=3),
+        for index, value in zip(rest, shapely.to_wkb(shapes, include_srid=True, output_dimension=3),
                                 strict=True):
-            encoded[index] = str(value) if value is not None else None
+            encoded[index] = bytes(value) if value is not None else None
     return encoded
 
 
@@ -101,7 +134,7 @@ def _geojson(geometry: Any) -> bytes:
         return b"null"
 
 
-def _footprint_one(geometry: Any) -> str:
+def _footprint_one(geometry: Any) -> bytes:
     from plpygis import Geometry  # type: ignore[import-untyped]
 
     try:
@@ -110,7 +143,7 @@ def _footprint_one(geometry: Any) -> str:
         raise FormatError(f"Invalid geometry encountered: {exc}") from exc
     if shape is None:
         raise FormatError(f"Invalid geometry encountered: {orjson.dumps(geometry).decode()[:80]}")
-    return str(shape.ewkb)
+    return bytes.fromhex(str(shape.ewkb))
 
 
 def format_rows(items: Sequence[tuple[dict[str, Any], BaseItem, str]]) -> list[dict[str, Any] | FormatError]:
@@ -118,9 +151,10 @@ def format_rows(items: Sequence[tuple[dict[str, Any], BaseItem, str]]) -> list[d
 
     ``item`` is the content to store, with what goes to the ``private`` column under ``"private"``; the members
     it shares with the base item are consumed (dehydrated in place), its ``geometry`` is only read. Each row:
-    ``id``, ``collection``, ``datetime``, ``end_datetime``, ``geometry`` (EWKB hex), ``content`` (JSON text),
-    ``private`` (a dict: the writer adds its transaction under :data:`LOAD_KEY` and serialises it), and the
-    collection's ``partition_trunc`` (for the writer's partitions).
+    ``id``, ``collection``, ``datetime`` and ``end_datetime`` (UTC datetimes), ``fields`` (the row in binary COPY
+    format but its ``private`` column: :func:`stac_bridge.pgstac.binarycopy.item_fields`), ``private`` (a
+    dict: the writer adds its transaction under :data:`LOAD_KEY` and serialises it), and the collection's
+    ``partition_trunc`` (for the writer's partitions).
     """
     from hydraters import dehydrate
 
@@ -133,16 +167,16 @@ def format_rows(items: Sequence[tuple[dict[str, Any], BaseItem, str]]) -> list[d
         except FormatError as exc:
             rows.append(exc)
             continue
-        row = {"id": item.get("id"), "collection": item.get("collection"), "datetime": first,
-               "end_datetime": last, "geometry": geometry, "partition_trunc": base.partition_trunc}
         private = dict(item.pop("private", None) or {})
         private[LOAD_KEY] = {"digest": item_digest}
+        item_id, collection = str(item.get("id")), str(item.get("collection"))
         content = dehydrate(base.item, {k: v for k, v in item.items() if k != "geometry"})
         for key in ("id", "collection", "pgstac:base_item"):
             content.pop(key, None)
         if base.base_item_id is not None:
             content["pgstac:base_item"] = base.base_item_id
-        row["private"] = private
-        row["content"] = orjson.dumps(content).decode()
-        rows.append(row)
+        rows.append({"id": item_id, "collection": collection, "datetime": first, "end_datetime": last,
+                     "partition_trunc": base.partition_trunc, "private": private,
+                     "fields": binarycopy.item_fields(item_id, collection, first, last, geometry,
+                                                      orjson.dumps(content))})
     return rows

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from stac_bridge.pgstac.loader import PgstacLoader, _last_instant, _spans
+from stac_bridge.pgstac.rows import instant
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.db
@@ -112,6 +113,8 @@ def test_partition_ranges_are_rounded_out_to_whole_utc_months_or_years() -> None
             {"collection": "c", "datetime": "2023-06-01T00:00:00Z", "end_datetime": "2023-06-01T00:00:00Z"},
             {"collection": "y", "partition_trunc": "year", "datetime": "2024-12-31T23:59:59Z",
              "end_datetime": "2025-01-05T00:00:00Z"}]
+    for row in rows:  # as format_rows makes them
+        row["datetime"], row["end_datetime"] = instant(row["datetime"]), instant(row["end_datetime"])
     spans = _spans(rows)
     first = dt.datetime(2023, 5, 1, tzinfo=UTC)
     assert spans[("c", None)] == (first, _last_instant(dt.datetime(2023, 6, 1, tzinfo=UTC), "month"),
@@ -141,3 +144,28 @@ def test_later_batches_within_the_rounded_ranges_call_check_partition_no_more(
     assert len(calls) == 1
     loader.load_items(items[6:8])  # 2024-01-31 and 2024-02-05: one widening
     assert len(calls) == 2
+
+
+def test_the_rows_written_are_the_rows_pypgstac_writes(fresh_dsn: str) -> None:
+    from pypgstac.db import PgstacDB
+    from pypgstac.load import Loader, Methods
+
+    items = demo_items()
+    items[1]["properties"].update(start_datetime="2024-01-06T10:30:00.1234567+02:00",
+                                  end_datetime="2024-01-07T00:00:00Z")
+    items[2]["geometry"] = {"type": "MultiPolygon", "coordinates": [[[[5, 44, 1], [6, 44, 1], [6, 45, 2],
+                                                                      [5, 44, 1]]]]}
+    items[3]["geometry"] = {"type": "GeometryCollection",
+                            "geometries": [{"type": "Point", "coordinates": [5.5, 44.5]}]}
+    columns = ("SELECT id, datetime, end_datetime, encode(ST_AsEWKB(geometry), 'hex'), content FROM items "
+               "ORDER BY id")
+    with PgstacLoader(fresh_dsn) as instance:
+        instance.load_collections([demo_collection()])
+        assert instance.load_items(copy.deepcopy(items)).loaded == len(items)
+    ours = stored(fresh_dsn, columns)
+    with psycopg.connect(fresh_dsn, autocommit=True) as conn:
+        conn.execute("DELETE FROM pgstac.items")
+    with PgstacDB(dsn=fresh_dsn) as db:
+        Loader(db).load_items(iter(copy.deepcopy(items)), insert_mode=Methods.insert)
+    theirs = stored(fresh_dsn, columns)
+    assert ours == theirs

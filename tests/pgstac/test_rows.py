@@ -1,7 +1,8 @@
-"""The loader's own EWKB packing is byte for byte GEOS's, and leaves GEOS whatever is not plainly well formed."""
+"""The loader's own encodings: EWKB byte for byte GEOS's (GEOS reads the rest), datetimes as PostgreSQL stores them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import orjson
@@ -11,14 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stac_bridge.pgstac import ewkb
-from stac_bridge.pgstac.rows import _footprints
+from stac_bridge.pgstac.rows import _footprints, instant
 
 
-def geos(geometry: Any) -> str | None:
+def geos(geometry: Any) -> bytes | None:
     shape = shapely.from_geojson(orjson.dumps(geometry), on_invalid="ignore")
     if shape is None:
         return None
-    return str(shapely.to_wkb(shapely.set_srid(shape, 4326), hex=True, include_srid=True, output_dimension=3))
+    return bytes(shapely.to_wkb(shapely.set_srid(shape, 4326), include_srid=True, output_dimension=3))
 
 
 numbers = st.one_of(st.integers(-10**6, 10**6), st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False))
@@ -89,3 +90,22 @@ def test_a_batch_mixes_both_ways_in_order() -> None:
     unclosed = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}
     assert _footprints([square, collection, unclosed, square]) == [geos(square), geos(collection), None,
                                                                    geos(square)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2023-01-01T10:30:00Z", dt.datetime(2023, 1, 1, 10, 30, tzinfo=dt.UTC)),
+    ("2023-01-01t10:30:00z", dt.datetime(2023, 1, 1, 10, 30, tzinfo=dt.UTC)),
+    ("2023-01-01 10:30:00+02:00", dt.datetime(2023, 1, 1, 8, 30, tzinfo=dt.UTC)),
+    ("2023-01-01T10:30:00.1234565Z", dt.datetime(2023, 1, 1, 10, 30, 0, 123456, tzinfo=dt.UTC)),  # half to even
+    ("2023-01-01T10:30:00.1234575Z", dt.datetime(2023, 1, 1, 10, 30, 0, 123458, tzinfo=dt.UTC)),
+    ("2023-12-31T23:59:59.9999999Z", dt.datetime(2024, 1, 1, tzinfo=dt.UTC)),
+])
+def test_item_datetimes_are_read_as_postgresql_stores_them(text: str, expected: dt.datetime) -> None:
+    assert instant(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2023-W01-1T10:00:00Z", "20230101T103000Z", "2023-01-01", "2023-13-01T00:00:00Z",
+                                  "2023-01-01T10:30:00", "yesterday"])
+def test_what_postgresql_would_refuse_or_read_otherwise_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        instant(text)
