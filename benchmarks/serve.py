@@ -265,13 +265,13 @@ async def concurrent(server: Server, requests: Sequence[Request], clients: int, 
 def floor(url: str, bodies: Sequence[dict[str, Any]], *, as_ours: bool = False) -> Figures:
     """pgstac's ``search()`` through psycopg, one after the other, its answer fetched as text.
 
-    ``as_ours``: as stac-bridge's read pool calls it (hydrated by the API; read-only, or with its bookkeeping
-    committed without waiting for the WAL flush when ``STAC_BRIDGE_SEARCH_BOOKKEEPING`` is on); else as stock
-    calls it (pgstac's defaults).
+    ``as_ours``: as stac-bridge's read pool calls it (hydrated by the API, in sessions set as the server sets them:
+    ``stac_bridge.server.faults.read_session_settings``); else as stock calls it (pgstac's and PostgreSQL's
+    defaults).
     """
     import psycopg
 
-    from stac_bridge.server.faults import READ_ONLY_SETTINGS, READ_SETTINGS
+    from stac_bridge.server.faults import read_session_settings
     from stac_bridge.server.settings import ServerSettings
 
     if as_ours:
@@ -279,7 +279,7 @@ def floor(url: str, bodies: Sequence[dict[str, Any]], *, as_ours: bool = False) 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET search_path TO pgstac, public")
         if as_ours:
-            for name, value in (READ_SETTINGS if ServerSettings().search_bookkeeping else READ_ONLY_SETTINGS).items():
+            for name, value in read_session_settings(ServerSettings()).items():
                 conn.execute("SELECT set_config(%s, %s, false)", (name, value))
         query = "SELECT search(%s::text::jsonb)::text"
         conn.execute(query, (json.dumps(bodies[0]),)).fetchone()

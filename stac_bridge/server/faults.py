@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from stac_bridge.server.guards import error_response, excerpt
 from stac_bridge.server.settings import ServerSettings
 
-__all__ = ["connect", "disconnect", "health_check", "install_error_handlers"]
+__all__ = ["connect", "disconnect", "health_check", "install_error_handlers", "read_session_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,8 @@ async def connect(app: FastAPI, postgres: Any, settings: ServerSettings, *, writ
         )
 
     replica = read_postgres is not None
-    # On a replica pgstac must not write its search bookkeeping (a hot standby refuses writes).
-    read_only = replica or not settings.search_bookkeeping
     app.state.readpool = await pool(read_postgres or postgres, 1 if replica else 1 + writes,
-                                    READ_ONLY_SETTINGS if read_only else READ_SETTINGS)
+                                    read_session_settings(settings, replica=replica))
     if writes:
         app.state.writepool = await pool(postgres, 1 if replica else 2, {})
     app.state.get_connection = _connection_getter(settings.db_acquire_timeout)
@@ -94,6 +92,18 @@ async def connect(app: FastAPI, postgres: Any, settings: ServerSettings, *, writ
 READ_SETTINGS: Final = {"synchronous_commit": "off"}
 #: On a read replica: pgstac searches without writing its bookkeeping at all.
 READ_ONLY_SETTINGS: Final = {"pgstac.readonly": "true"}
+
+
+def read_session_settings(settings: ServerSettings, *, replica: bool = False) -> dict[str, str]:
+    """The settings of the read pool's sessions (besides the statement timeout), as the server sets them.
+
+    pgstac's search bookkeeping is not written (``pgstac.readonly``) unless ``search_bookkeeping`` asks for it,
+    and never on a replica (a hot standby refuses writes); the planner's parallel workers are
+    ``db_parallel_workers`` per query.
+    """
+    read_only = replica or not settings.search_bookkeeping
+    return {**(READ_ONLY_SETTINGS if read_only else READ_SETTINGS),
+            "max_parallel_workers_per_gather": str(settings.db_parallel_workers)}
 
 
 async def pool_size(url: str, settings: ServerSettings, pools_on_server: int) -> int:

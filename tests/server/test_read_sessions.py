@@ -1,0 +1,45 @@
+"""The API's read sessions, as the database sees them: read-only pgstac searches, no parallel workers."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from stac_bridge.server.app import _postgres_settings
+from stac_bridge.server.faults import connect, disconnect
+from stac_bridge.server.settings import ServerSettings
+
+pytestmark = [pytest.mark.db, pytest.mark.server]
+
+SHOWN = ("pgstac.readonly", "synchronous_commit", "max_parallel_workers_per_gather", "statement_timeout")
+
+
+def seen(dsn: str, **fields: Any) -> dict[str, str]:
+    settings = ServerSettings(**fields)
+
+    async def ask() -> dict[str, str]:
+        app: Any = SimpleNamespace(state=SimpleNamespace())
+        await connect(app, _postgres_settings(dsn, settings), settings, writes=False)
+        try:
+            async with app.state.readpool.acquire() as conn:
+                return {name: str(await conn.fetchval("SELECT current_setting($1, true)", name))
+                        for name in SHOWN}
+        finally:
+            await disconnect(app)
+
+    return asyncio.run(ask())
+
+
+def test_searches_run_read_only_without_parallel_workers(pgstac_dsn: str) -> None:
+    assert seen(pgstac_dsn) == {"pgstac.readonly": "true", "synchronous_commit": "on",
+                                "max_parallel_workers_per_gather": "0", "statement_timeout": "5s"}
+
+
+def test_bookkeeping_and_workers_are_knobs(pgstac_dsn: str) -> None:
+    shown = seen(pgstac_dsn, search_bookkeeping=True, db_parallel_workers=2, statement_timeout=2.0)
+    assert shown["synchronous_commit"] == "off"
+    assert shown["pgstac.readonly"] in ("None", "false")
+    assert (shown["max_parallel_workers_per_gather"], shown["statement_timeout"]) == ("2", "2s")
