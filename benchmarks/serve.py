@@ -417,10 +417,18 @@ def _serve(url: str, venv: Path, version: str, settings: Settings) -> list[str]:
         n = max(1, settings.sequential // 2)
         filtered_posts = [post({**b, "filter": FILTER_JSON, "filter-lang": "cql2-json"}) for b in bodies[:n]]
         filtered_gets = [get(b, FILTER_TEXT) for b in bodies[:n]]
-        medians: dict[str, list[float]] = {}
-        for name, batch in (("POST", filtered_posts), ("GET", filtered_gets)):
-            figures = alternating(servers, 2, lambda server, batch=batch: seq(server, batch))
-            medians[name] = [f.p(0.5) for f in figures]
+        # The two forms in turn (POST GET GET POST ...), each over both servers in turn, in chunks: a drift of the
+        # machine's load falls on both forms alike.
+        forms = {"POST": filtered_posts, "GET": filtered_gets}
+        totals = {name: [Figures([]) for _ in servers] for name in forms}
+        rounds = 2 * settings.rounds
+        step = max(1, n // rounds)
+        for round_ in range(rounds):
+            chunk = slice(round_ * step, (round_ + 1) * step)
+            for name in (("POST", "GET") if round_ % 2 == 0 else ("GET", "POST")):
+                for index in ((0, 1) if round_ % 4 < 2 else (1, 0)):
+                    totals[name][index].add(seq(servers[index], forms[name][chunk]))
+        medians = {name: [f.p(0.5) for f in figures] for name, figures in totals.items()}
         lines.append(f"  {'filtered POST (CQL2 JSON) p50 ms':34} {medians['POST'][0]:>24.1f} "
                      f"{medians['POST'][1]:>24.1f} {medians['POST'][0] / medians['POST'][1]:>6.2f}x")
         lines.append(f"  {'filtered GET (CQL2 text) p50 ms':34} {medians['GET'][0]:>24.1f} "
