@@ -1,8 +1,9 @@
 """Load STAC Collections and Items into pgstac, idempotently, one transaction per batch.
 
-Items go through pypgstac's public item formatting (``Loader.format_item``: dehydration against the
-collection's base item), then each batch is written in a single transaction the way pgstac's own staging
-tables write (its ``check_partition`` makes the partitions; no private pypgstac name is used). Bad records
+Items are formatted into the rows pypgstac's ``Loader.format_item`` makes (dehydration against the
+collection's base item; :mod:`stac_bridge.pgstac.rows`), then each batch is written in a single transaction in
+binary COPY: straight into ``items`` when none of its items is stored, else the way pgstac's own staging tables
+write; pgstac's ``check_partition`` makes the partitions (no private pypgstac name is used). Bad records
 fail one by one, never their batch: what can be checked here (JSON, ids, datetimes, footprints, collections)
 is checked before writing, and a batch the database still refuses is split in halves, each written on its own,
 until the items it refuses are found. Within a batch the last of several items with the same id wins. An

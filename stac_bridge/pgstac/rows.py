@@ -1,9 +1,11 @@
 """STAC Items as pgstac rows, a batch at a time: what pypgstac's ``Loader.format_item`` makes, faster.
 
 pypgstac formats one item at a time in Python (its own dehydration, plpygis for the footprint's EWKB). Here
-the footprints of a whole batch are encoded at once by shapely (GEOS, vectorised) and items are dehydrated by
-``hydraters`` (the Rust dehydration stac-fastapi-pgstac hydrates with): the same rows, in a fraction of the
-time. A footprint GEOS cannot read falls back to plpygis, item by item, so each refusal names its item.
+footprints are packed as EWKB from their coordinates (:mod:`stac_bridge.pgstac.ewkb`; GEOS, through shapely,
+reads the rest of a batch at once) and items are dehydrated by ``hydraters`` (the Rust dehydration
+stac-fastapi-pgstac hydrates with): the same rows (``tests/pgstac/test_loader_writes.py`` compares them with
+pypgstac's), in a fraction of the time, ready for binary COPY (:mod:`stac_bridge.pgstac.binarycopy`). A
+footprint GEOS cannot read falls back to plpygis, item by item, so each refusal names its item.
 
 Each row also carries a *digest* of the item as given and of its collection's base item: a load that finds
 the same digest stored skips the item without formatting or writing it (:mod:`stac_bridge.pgstac.loader`).
