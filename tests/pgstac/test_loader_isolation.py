@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,26 +12,15 @@ import pytest
 
 from stac_bridge.cli import main
 from stac_bridge.pgstac.loader import LoadInterrupted, PgstacLoader
-from tests.conftest import ROOT
+from tests.pgstac.conftest import demo_collection, demo_items
 
 pytestmark = pytest.mark.db
 
-DEMO = ROOT / "examples" / "demo" / "stac"
-
-
-def demo_items() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (DEMO / "items.ndjson").read_text().splitlines()]
-
-
-def demo_collection() -> dict[str, Any]:
-    return dict(json.loads((DEMO / "collection.json").read_text()))
 
 
 @pytest.fixture()
-def loader(fresh_dsn: str) -> Iterator[PgstacLoader]:
-    with PgstacLoader(fresh_dsn, batch_size=10) as instance:
-        instance.load_collections([demo_collection()])
-        yield instance
+def loader(demo_loader: PgstacLoader) -> PgstacLoader:
+    return demo_loader
 
 
 def refuse_in_database(dsn: str, item_id: str, *, action: str = "RAISE EXCEPTION 'refused %', NEW.id") -> None:

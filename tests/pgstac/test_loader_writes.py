@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -13,27 +11,16 @@ import pytest
 
 from stac_bridge.pgstac.loader import PgstacLoader, _last_instant, _spans
 from stac_bridge.pgstac.rows import instant
-from tests.conftest import ROOT
+from tests.pgstac.conftest import demo_collection, demo_items
 
 pytestmark = pytest.mark.db
 
-DEMO = ROOT / "examples" / "demo" / "stac"
 UTC = dt.UTC
 
 
-def demo_items() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (DEMO / "items.ndjson").read_text().splitlines()]
-
-
-def demo_collection() -> dict[str, Any]:
-    return dict(json.loads((DEMO / "collection.json").read_text()))
-
-
 @pytest.fixture()
-def loader(fresh_dsn: str) -> Iterator[PgstacLoader]:
-    with PgstacLoader(fresh_dsn, batch_size=10) as instance:
-        instance.load_collections([demo_collection()])
-        yield instance
+def loader(demo_loader: PgstacLoader) -> PgstacLoader:
+    return demo_loader
 
 
 def stored(dsn: str, query: str) -> list[tuple[Any, ...]]:
