@@ -50,8 +50,6 @@ def item_fields(item_id: str, collection: str, start: dt.datetime, end: dt.datet
                        len(geometry), geometry, len(content) + 1, _JSONB_VERSION + content)
 
 
-def jsonb_field(value: bytes | None) -> bytes:
-    """A ``jsonb`` field of JSON text ``value`` (``None``: SQL null)."""
-    if value is None:
-        return struct.pack("!i", -1)
+def jsonb_field(value: bytes) -> bytes:
+    """A ``jsonb`` field of JSON text ``value``."""
     return struct.pack("!i", len(value) + 1) + _JSONB_VERSION + value

@@ -541,7 +541,7 @@ class PgstacLoader:
         if not rows:
             return
         try:
-            written = self._write_rows([dict(row) for _, row in rows])
+            written = self._write_rows([row for _, row in rows])
         except psycopg.OperationalError as exc:  # the connection, not the rows
             self._partitions.clear()
             raise LoadError(f"the database failed: {_first_line(exc)}") from exc
@@ -753,8 +753,6 @@ def _dehydratable_copy(item: Mapping[str, Any], base: BaseItem) -> dict[str, Any
             for key, value in item.items()}
 
 
-
-
 def _copied(rows: Iterable[Mapping[str, Any]], xid: str) -> Iterator[bytes]:
     """The rows in binary COPY format, each ``private`` column with the writing transaction beside the digest."""
     yield binarycopy.HEADER
@@ -775,25 +773,20 @@ def _spans(rows: Iterable[Mapping[str, Any]]) -> dict[_Bucket, _Span]:
 
     Buckets are UTC months or years, as pgstac's ``partition_name`` makes them.
     """
-    found: dict[_Bucket, list[dt.datetime]] = {}
-    units: dict[_Bucket, str] = {}
+    found: dict[_Bucket, list[Any]] = {}  # the bucket's rounding unit, then its four bounds
     for row in rows:
         unit = row.get("partition_trunc")
         start, end = row["datetime"], row["end_datetime"]
         bucket: _Bucket = (str(row["collection"]), _floor(start, unit) if unit else None)
         span = found.get(bucket)
         if span is None:
-            found[bucket] = [start, start, end, end]
-            units[bucket] = unit or "month"
+            found[bucket] = [unit or "month", start, start, end, end]
         else:
-            span[0], span[1] = min(span[0], start), max(span[1], start)
-            span[2], span[3] = min(span[2], end), max(span[3], end)
-    spans: dict[_Bucket, _Span] = {}
-    for bucket, (low, high, end_low, end_high) in found.items():
-        unit = units[bucket]
-        spans[bucket] = (_floor(low, unit), _last_instant(high, unit), _floor(end_low, unit),
-                         _last_instant(end_high, unit))
-    return spans
+            span[1], span[2] = min(span[1], start), max(span[2], start)
+            span[3], span[4] = min(span[3], end), max(span[4], end)
+    return {bucket: (_floor(low, unit), _last_instant(high, unit), _floor(end_low, unit),
+                     _last_instant(end_high, unit))
+            for bucket, (unit, low, high, end_low, end_high) in found.items()}
 
 
 def _span_order(entry: tuple[_Bucket, _Span]) -> tuple[str, dt.datetime]:

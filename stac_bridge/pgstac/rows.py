@@ -94,20 +94,22 @@ def instant(value: str) -> dt.datetime:
 
 def _datetimes(properties: Mapping[str, Any]) -> tuple[dt.datetime, dt.datetime]:
     start, end, at = (properties.get(k) for k in ("start_datetime", "end_datetime", "datetime"))
-    try:
-        if start is not None and end is not None:
-            first, last = instant(str(start)), instant(str(end))
-            if first > last:
-                raise FormatError("start_datetime must be < end_datetime")
-            return first, last
-        if at is not None:
-            when = instant(str(at))
-            return when, when
-    except ValueError as exc:
-        if isinstance(exc, FormatError):
-            raise
-        raise FormatError(f"Invalid datetime encountered: {exc}") from exc
+    if start is not None and end is not None:
+        first, last = _instant(start), _instant(end)
+        if first > last:
+            raise FormatError("start_datetime must be < end_datetime")
+        return first, last
+    if at is not None:
+        when = _instant(at)
+        return when, when
     raise FormatError("Invalid datetime encountered")
+
+
+def _instant(value: Any) -> dt.datetime:
+    try:
+        return instant(str(value))
+    except ValueError as exc:
+        raise FormatError(f"Invalid datetime encountered: {exc}") from exc
 
 
 def _footprints(geometries: Sequence[Any]) -> list[bytes | None]:

@@ -14,25 +14,16 @@ import pytest
 from stac_bridge.cli import main
 from stac_bridge.errors import LoadError
 from stac_bridge.pgstac.loader import PgstacLoader, read_stac
-from tests.conftest import ROOT
+from tests.pgstac.conftest import DEMO, demo_collection, demo_items
 
 pytestmark = pytest.mark.db
 
-DEMO = ROOT / "examples" / "demo" / "stac"
 
 
 @pytest.fixture()
 def loader(fresh_dsn: str) -> Iterator[PgstacLoader]:
     with PgstacLoader(fresh_dsn, batch_size=10) as instance:
         yield instance
-
-
-def demo_items() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (DEMO / "items.ndjson").read_text().splitlines()]
-
-
-def demo_collection() -> dict[str, Any]:
-    return json.loads((DEMO / "collection.json").read_text())
 
 
 def test_demo_catalog_is_valid(assert_valid: Any) -> None:
