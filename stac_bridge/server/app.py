@@ -176,7 +176,7 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     api.client.landing_page_id = settings.landing_id
     app: FastAPI = api.app
     speed.use_compression(app)
-    speed.use_item_links()
+    speed.use_fast_links()
     faults.install_error_handlers(app)
     # stac-fastapi's health check waits on the pool unbounded and answers an empty message on a timeout:
     # ours goes first, so that it is the one routed to (theirs stays, unreachable, inside its router).

@@ -43,3 +43,33 @@ def test_bookkeeping_and_workers_are_knobs(pgstac_dsn: str) -> None:
     assert shown["synchronous_commit"] == "off"
     assert shown["pgstac.readonly"] in ("None", "false")
     assert (shown["max_parallel_workers_per_gather"], shown["statement_timeout"]) == ("2", "2s")
+
+
+def test_read_connections_are_handed_on_without_a_reset_and_writes_with_one(pgstac_dsn: str) -> None:
+    """The read pool skips asyncpg's ``RESET ALL`` round trip (its statements leave no session state); a
+    transaction left open is still rolled back; the write pool resets as asyncpg does."""
+    settings = ServerSettings(db_max_conn_size=1)
+
+    async def ask() -> tuple[str, str, bool]:
+        app: Any = SimpleNamespace(state=SimpleNamespace())
+        await connect(app, _postgres_settings(pgstac_dsn, settings), settings, writes=True)
+        try:
+            for name in ("readpool", "writepool"):
+                async with getattr(app.state, name).acquire() as conn:
+                    await conn.execute("SET application_name = 'left behind'")
+            async with app.state.readpool.acquire() as conn:
+                read = str(await conn.fetchval("SELECT current_setting('application_name')"))
+                transaction = conn.transaction()
+                await transaction.start()
+            async with app.state.readpool.acquire() as conn:
+                rolled_back = not conn.is_in_transaction()
+            async with app.state.writepool.acquire() as conn:
+                written = str(await conn.fetchval("SELECT current_setting('application_name')"))
+            return read, written, rolled_back
+        finally:
+            await disconnect(app)
+
+    read, written, rolled_back = asyncio.run(ask())
+    assert read == "left behind"  # not reset: what the read pool's own statements never do, stays
+    assert written != "left behind"
+    assert rolled_back
