@@ -58,6 +58,7 @@ bench: setup db-up
 	$(BIN)/python -m benchmarks.search
 	$(BIN)/python -m benchmarks.enrich
 	$(BIN)/python -m benchmarks.serve $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.overhead
 
 clean:
 	-$(BIN)/stac-bridge db destroy

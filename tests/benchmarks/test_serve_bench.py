@@ -26,3 +26,15 @@ def test_serve_benchmark_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.Mon
                      "SQL floor: pgstac search()", "its floor p50", "2 clients: req/s", "filtered GET (CQL2 text)",
                      "GET / POST"):
         assert expected in out, out
+
+
+def test_overhead_benchmark_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str], pgstac_server_url: str) -> None:
+    """``benchmarks/overhead.py``: the floor, the minimal server and ours, each with its row."""
+    from benchmarks import overhead
+
+    monkeypatch.setenv("STAC_BRIDGE_BENCH_DIR", str(tmp_path / "bench"))
+    overhead.main(["--items", "120", "--searches", "6"])
+    out = capsys.readouterr().out
+    for expected in ("SQL floor", "minimal ASGI + asyncpg", "stac-bridge serve", "paired overhead ms"):
+        assert expected in out, out
