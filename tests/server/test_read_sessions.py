@@ -73,3 +73,32 @@ def test_read_connections_are_handed_on_without_a_reset_and_writes_with_one(pgst
     assert read == "left behind"  # not reset: what the read pool's own statements never do, stays
     assert written != "left behind"
     assert rolled_back
+
+
+def test_connections_go_back_to_the_pool_after_each_use(pgstac_dsn: str) -> None:
+    """``get_connection`` hands the connection back in a task of its own: with a pool of one, uses one after the
+    other and side by side all get it, and a use that fails gives it back too."""
+    from starlette.requests import Request
+
+    settings = ServerSettings(db_max_conn_size=1, db_acquire_timeout=2.0)
+
+    async def use(app: Any, fail: bool = False) -> int:
+        request = Request({"type": "http", "app": app, "headers": []})
+        async with app.state.get_connection(request, "r") as conn:
+            if fail:
+                raise OSError("the client went away")
+            return int(await conn.fetchval("SELECT 1"))
+
+    async def run() -> list[int]:
+        app: Any = SimpleNamespace(state=SimpleNamespace())
+        await connect(app, _postgres_settings(pgstac_dsn, settings), settings, writes=False)
+        try:
+            one_after_the_other = [await use(app) for _ in range(5)]
+            with pytest.raises(OSError):
+                await use(app, fail=True)
+            side_by_side = await asyncio.gather(*(use(app) for _ in range(5)))
+            return one_after_the_other + list(side_by_side)
+        finally:
+            await disconnect(app)
+
+    assert asyncio.run(run()) == [1] * 10
