@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 import orjson
 import psycopg
@@ -320,9 +320,15 @@ class PgstacLoader:
         pending: Future[LoadSummary] | None = None
         with ThreadPoolExecutor(1, thread_name_prefix="stac-bridge-writer") as writer:
             try:
-                mostly_new = True
+                mostly_new: bool | None = None
                 while batch := list(itertools.islice(iterator, self.batch_size)):
                     checked, accepted = self._check(batch, None)
+                    stored = None
+                    if mostly_new is None:
+                        # The first batch: nothing is being written yet, so its lookup is made here, and tells
+                        # whether the load is mostly new (an incremental re-load formats nothing it keeps).
+                        stored = self._stored_digests({entry.key for entry in accepted})
+                        mostly_new = len(_unchanged(accepted, stored, self.mode)) * 2 < len(accepted)
                     # When the last batch was mostly new or changed, this one's rows are made here, beside the
                     # writing of the last; else only the changed ones are, after the lookup.
                     formatted = self._formatted(batch, accepted, owned=owned) if mostly_new else None
@@ -330,7 +336,8 @@ class PgstacLoader:
                         done = pending.result()
                         mostly_new = done.unchanged * 2 < done.loaded + done.unchanged + done.failed
                         self._committed(done, summary, on_batch)
-                    pending = writer.submit(self._store, batch, checked, accepted, None, formatted, owned=owned)
+                    pending = writer.submit(self._store, batch, checked, accepted, None, formatted, owned=owned,
+                                            stored=stored)
                 if pending is not None:
                     self._committed(pending.result(), summary, on_batch)
             except LoadError as exc:
@@ -399,21 +406,23 @@ class PgstacLoader:
         return summary
 
     def _check(self, batch: Sequence[Mapping[str, Any]], refused: list[tuple[int, str]] | None,
-               ) -> tuple[LoadSummary, list[tuple[int, BaseItem, str]]]:
+               ) -> tuple[LoadSummary, list[Accepted]]:
         """Check a batch and take each good item's digest (reading only collections, on the second connection).
 
         Returns:
-            The counts so far (failed, replaced) and the items to store: ``(batch index, base item, digest)``.
+            The counts so far (failed, replaced) and the items to store.
         """
         summary = LoadSummary()
         known = self._existing_collections({str(i.get("collection")) for i in batch if isinstance(i, Mapping)})
         # The last of several items with one id wins, as loading them one batch after the other would do
         # (the database refuses to upsert one row twice in one statement).
-        last = {_key(item): index for index, item in enumerate(batch) if isinstance(item, Mapping)}
-        accepted: list[tuple[int, BaseItem, str]] = []
+        keys = [_key(item) if isinstance(item, Mapping) else None for item in batch]
+        last = {key: index for index, key in enumerate(keys) if key is not None}
+        accepted: list[Accepted] = []
         for index, item in enumerate(batch):
             problem = _item_problem(item, known)
-            if problem is None and last[_key(item)] != index:
+            key = keys[index]
+            if problem is None and key is not None and last[key] != index:
                 summary.replaced += 1
                 continue
             if problem is None:
@@ -429,17 +438,17 @@ class PgstacLoader:
             # In the order given (sorting the keys cost as much again): the same source, read or harvested
             # again, gives the same order; an item only reordered is written once more, nothing worse.
             data = orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS)
-            accepted.append((index, base, digest_of(data, base)))
+            accepted.append(Accepted(index, base, digest_of(data, base), _key(item) if key is None else key))
         return summary, accepted
 
-    def _formatted(self, batch: Sequence[Mapping[str, Any]], todo: list[tuple[int, BaseItem, str]], *,
+    def _formatted(self, batch: Sequence[Mapping[str, Any]], todo: list[Accepted], *,
                    owned: bool = False) -> list[tuple[int, dict[str, Any] | FormatError]]:
         """The rows of the ``todo`` items of ``batch``, as :func:`~stac_bridge.pgstac.rows.format_rows` makes them.
 
         Dehydration consumes what an item shares with its base item: unless ``owned``, it works on a copy.
         """
         items = []
-        for index, base, item_digest in todo:
+        for index, base, item_digest, _ in todo:
             item = batch[index] if owned else _dehydratable_copy(batch[index], base)
             content, private = split_private(item)
             if private is not None:
@@ -448,9 +457,9 @@ class PgstacLoader:
         return [(index, row) for (index, *_), row in zip(todo, format_rows(items), strict=True)]
 
     def _store(self, batch: Sequence[Mapping[str, Any]], summary: LoadSummary,
-               accepted: list[tuple[int, BaseItem, str]], refused: list[tuple[int, str]] | None,
+               accepted: list[Accepted], refused: list[tuple[int, str]] | None,
                formatted: list[tuple[int, dict[str, Any] | FormatError]] | None = None, *,
-               owned: bool = False) -> LoadSummary:
+               owned: bool = False, stored: dict[tuple[str, str], str | None] | None = None) -> LoadSummary:
         """Format and write the checked items of a batch but those stored with the same digest (unchanged).
 
         On the loader's (writing) connection: reads of the items never meet the writes of another batch.
@@ -462,26 +471,25 @@ class PgstacLoader:
             refused: Where to note the items refused, for :meth:`write`.
             formatted: Rows of the accepted items made beforehand (by the reading thread), if any.
             owned: Whether formatting may consume the batch's items.
+            stored: The digests of its stored items, when already looked up (:meth:`_stored_digests`).
         """
-        stored = self._stored_digests({_key(batch[index]) for index, *_ in accepted})
-        todo: list[tuple[int, BaseItem, str]] = []
-        for entry in accepted:
-            key = _key(batch[entry[0]])
-            if key in stored and (self.mode == "insert-ignore" or stored[key] == entry[2]):
-                summary.unchanged += 1  # the same item, as this loader stored it: nothing to format or write
-            else:
-                todo.append(entry)
+        if stored is None:
+            stored = self._stored_digests({entry.key for entry in accepted})
+        kept = _unchanged(accepted, stored, self.mode)
+        summary.unchanged += len(kept)  # the same items, as this loader stored them: nothing to format or write
+        todo = [entry for entry in accepted if entry.at not in kept]
         if formatted is None:
             formatted = self._formatted(batch, todo, owned=owned)
         else:
             wanted = {index for index, *_ in todo}
             formatted = [(index, row) for index, row in formatted if index in wanted]
         rows: list[tuple[int, dict[str, Any]]] = []
+        keys = {entry.at: entry.key for entry in todo}
         for index, row in formatted:
             if isinstance(row, FormatError):
                 _refuse(summary, refused, index, batch[index], _first_line(row))
             else:
-                rows.append((index, {**row, "exists": _key(batch[index]) in stored}))
+                rows.append((index, {**row, "exists": keys[index] in stored}))
         self._write_isolating(rows, summary, refused)
         return summary
 
@@ -819,6 +827,21 @@ def _refuse(summary: LoadSummary, refused: list[tuple[int, str]] | None, index: 
     summary.fail(_id_of(item), problem)
     if refused is not None:
         refused.append((index, problem))
+
+
+class Accepted(NamedTuple):
+    """An item of a batch that passed the checks, to be stored unless it is stored unchanged."""
+
+    at: int  # the index in the batch
+    base: BaseItem
+    digest: str
+    key: tuple[str, str]
+
+
+def _unchanged(accepted: Iterable[Accepted], stored: Mapping[tuple[str, str], str | None], mode: Mode) -> set[int]:
+    """The batch indexes of the accepted items stored with the same digest (or stored at all, for insert-ignore)."""
+    return {entry.at for entry in accepted
+            if entry.key in stored and (mode == "insert-ignore" or stored[entry.key] == entry.digest)}
 
 
 def _key(item: Mapping[str, Any]) -> tuple[str, str]:
