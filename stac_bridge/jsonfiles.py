@@ -25,7 +25,7 @@ from typing import IO, Any, Final
 
 import orjson
 
-__all__ = ["SUFFIXES", "Unreadable", "files", "read_json_objects"]
+__all__ = ["SUFFIXES", "Unreadable", "files", "read_json_lines", "read_json_objects"]
 
 #: The files a directory is searched for.
 SUFFIXES: Final = (".json", ".ndjson", ".jsonl")
@@ -70,13 +70,27 @@ def read_json_objects(
         lines: Of ndjson, only the lines (bytes) this accepts are parsed: a cheap prefilter (the loader's pass
             for collections parses only the lines that say ``"Collection"``).
     """
+    for entry, _ in read_json_lines(paths, lines=lines):
+        yield entry
+
+
+def read_json_lines(
+    paths: Iterable[str | Path], *, lines: Callable[[bytes], bool] | None = None
+) -> Iterator[tuple[dict[str, Any] | Unreadable, bytes | None]]:
+    """:func:`read_json_objects`, each object with the text it was read from when that is a whole line.
+
+    Yields:
+        ``(object, line)``: the ndjson line (or one-line file) that is the object, without its surrounding
+        whitespace; ``None`` for an object read from a larger document (an array, a page envelope, a
+        pretty-printed file) and for what could not be read.
+    """
     accept = lines or _any
     for path in files(paths):
         name = str(path)
         try:
             opened = _open(name)
         except OSError as exc:
-            yield Unreadable(name, str(exc), fatal=True)
+            yield Unreadable(name, str(exc), fatal=True), None
             continue
         with opened as handle:
             yield from _file(name, handle, path.suffix in _NDJSON, accept)
@@ -94,8 +108,8 @@ def _open(name: str) -> AbstractContextManager[IO[bytes]]:
 
 
 def _file(name: str, handle: IO[bytes], ndjson: bool,
-          accept: Callable[[bytes], bool]) -> Iterator[dict[str, Any] | Unreadable]:
-    """One file's objects, parsed as bytes by orjson (UTF-8, as JSON is)."""
+          accept: Callable[[bytes], bool]) -> Iterator[tuple[dict[str, Any] | Unreadable, bytes | None]]:
+    """One file's objects, parsed as bytes by orjson (UTF-8, as JSON is), each with its line when it is one."""
     first = handle.readline()
     number = 1
     while first and first.isspace():
@@ -106,15 +120,36 @@ def _file(name: str, handle: IO[bytes], ndjson: bool,
             document = orjson.loads(first) if first.strip() else None
         except ValueError:
             # Not a whole document on its first line: one (pretty-printed) JSON document.
-            yield from _document(name, first + handle.read())
+            yield from _unlined(_document(name, first + handle.read()))
             return
         if document is not None and accept(first):
-            yield from _objects(f"{name}:{number}", document)
+            yield from _lined(_objects(f"{name}:{number}", document), document, first)
     elif first.strip() and accept(first):
-        yield from _document(f"{name}:{number}", first)
+        yield from _line(f"{name}:{number}", first)
     for at, line in enumerate(handle, start=number + 1):
         if not line.isspace() and accept(line):
-            yield from _document(f"{name}:{at}", line)
+            yield from _line(f"{name}:{at}", line)
+
+
+def _line(where: str, line: bytes) -> Iterator[tuple[dict[str, Any] | Unreadable, bytes | None]]:
+    try:
+        document = orjson.loads(line)
+    except ValueError as exc:
+        yield Unreadable(where, f"is not JSON: {exc}"), None
+        return
+    yield from _lined(_objects(where, document), document, line)
+
+
+def _lined(objects: Iterator[dict[str, Any] | Unreadable], document: Any,
+           line: bytes) -> Iterator[tuple[dict[str, Any] | Unreadable, bytes | None]]:
+    """Each object with ``line`` when it is the line's whole document, else with ``None``."""
+    for entry in objects:
+        yield entry, (line.strip() if entry is document else None)
+
+
+def _unlined(objects: Iterator[dict[str, Any] | Unreadable]) -> Iterator[tuple[dict[str, Any] | Unreadable, None]]:
+    for entry in objects:
+        yield entry, None
 
 
 def _document(where: str, text: bytes) -> Iterator[dict[str, Any] | Unreadable]:

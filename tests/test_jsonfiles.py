@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stac_bridge.jsonfiles import Unreadable, read_json_objects
+from stac_bridge.jsonfiles import Unreadable, read_json_lines, read_json_objects
 
 
 def test_envelopes_ndjson_and_pretty_json(tmp_path: Path) -> None:
@@ -38,3 +38,11 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr("sys.stdin", io.StringIO('{"id": "x"}\n{"id": "y"}\n'))
     assert list(read_json_objects(["-"])) == [{"id": "x"}, {"id": "y"}]
+
+
+def test_objects_come_with_their_line_when_they_are_one(tmp_path: Path) -> None:
+    (tmp_path / "a.ndjson").write_bytes(b' {"id": "d"} \n[{"id": "e"}]\n{"data": [{"id": "f"}]}\nnot json\n')
+    (tmp_path / "b.json").write_text(json.dumps({"id": "g"}, indent=2))
+    (tmp_path / "c.json").write_text('{"id": "h"}')
+    found = [(o["id"] if isinstance(o, dict) else "?", line) for o, line in read_json_lines(sorted(tmp_path.iterdir()))]
+    assert found == [("d", b'{"id": "d"}'), ("e", None), ("f", None), ("?", None), ("g", None), ("h", b'{"id": "h"}')]

@@ -38,7 +38,7 @@ import psycopg
 from psycopg import sql
 
 from stac_bridge.errors import LoadError
-from stac_bridge.jsonfiles import Unreadable, read_json_objects
+from stac_bridge.jsonfiles import Unreadable, read_json_lines
 from stac_bridge.pgstac import binarycopy
 from stac_bridge.pgstac.rows import LOAD_KEY, BaseItem, FormatError, digest_of, format_rows, instant
 
@@ -146,9 +146,18 @@ def read_stac(
         LoadError: a file cannot be opened, or (only without ``on_error``) a file or line is not JSON, naming
             the file and the line.
     """
-    for entry in read_json_objects(paths, lines=lines):
+    for entry, _ in _read_stac_lines(paths, on_error=on_error, lines=lines):
+        yield entry
+
+
+def _read_stac_lines(
+    paths: Iterable[str | Path], *, on_error: Callable[[str, str], None] | None = None,
+    lines: Callable[[bytes], bool] | None = None,
+) -> Iterator[tuple[dict[str, Any], bytes | None]]:
+    """:func:`read_stac`, each object with the ndjson line it was read from (when it is a whole line)."""
+    for entry, line in read_json_lines(paths, lines=lines):
         if not isinstance(entry, Unreadable):
-            yield entry
+            yield entry, line
         elif on_error is None or entry.fatal:
             raise LoadError(str(entry))
         else:
@@ -308,21 +317,26 @@ class PgstacLoader:
                 of what was committed before is attached.
         """
         with _no_cyclic_gc():
-            return self._load_items(items, on_batch, summary, owned=False)
+            return self._load_items(((item, None) for item in items), on_batch, summary, owned=False)
 
-    def _load_items(self, items: Iterable[Mapping[str, Any]], on_batch: Callable[[LoadSummary], None] | None,
-                    summary: LoadSummary | None, *, owned: bool) -> LoadSummary:
-        """:meth:`load_items`; ``owned``: the items are this loader's to consume (read from files by it)."""
+    def _load_items(self, entries: Iterable[tuple[Mapping[str, Any], bytes | None]],
+                    on_batch: Callable[[LoadSummary], None] | None, summary: LoadSummary | None, *,
+                    owned: bool) -> LoadSummary:
+        """:meth:`load_items` of ``(item, the JSON text it was read from, or None)``.
+
+        ``owned``: the items are this loader's to consume (read from files by it).
+        """
         summary = summary if summary is not None else LoadSummary()
-        iterator = iter(items)
+        iterator = iter(entries)
         # Two stages on two cores: while one batch is looked up, formatted and written by the writer thread
         # (the database works, that thread waits in psycopg without the GIL), the next is read and checked here.
         pending: Future[LoadSummary] | None = None
         with ThreadPoolExecutor(1, thread_name_prefix="stac-bridge-writer") as writer:
             try:
                 mostly_new: bool | None = None
-                while batch := list(itertools.islice(iterator, self.batch_size)):
-                    checked, accepted = self._check(batch, None)
+                while chunk := list(itertools.islice(iterator, self.batch_size)):
+                    batch = [item for item, _ in chunk]
+                    checked, accepted = self._check(batch, None, [text for _, text in chunk])
                     stored = None
                     if mostly_new is None:
                         # The first batch: nothing is being written yet, so its lookup is made here, and tells
@@ -392,7 +406,8 @@ class PgstacLoader:
         summary.add(self.load_collections(o for o in read_stac(paths, on_error=lambda where, reason: None,
                                                                lines=_maybe_collection)
                                           if o.get("type") == "Collection"))
-        items = (o for o in read_stac(paths, on_error=summary.fail) if o.get("type") != "Collection")
+        items = ((o, text) for o, text in _read_stac_lines(paths, on_error=summary.fail)
+                 if o.get("type") != "Collection")
         with _no_cyclic_gc():  # the items read here are nobody else's: formatting may consume them
             return self._load_items(items, on_batch, summary, owned=True)
 
@@ -406,8 +421,14 @@ class PgstacLoader:
         return summary
 
     def _check(self, batch: Sequence[Mapping[str, Any]], refused: list[tuple[int, str]] | None,
-               ) -> tuple[LoadSummary, list[Accepted]]:
+               texts: Sequence[bytes | None] | None = None) -> tuple[LoadSummary, list[Accepted]]:
         """Check a batch and take each good item's digest (reading only collections, on the second connection).
+
+        Args:
+            batch: The items.
+            refused: Where to note the items refused, for :meth:`write`.
+            texts: The JSON each item was read from, when it was read whole from one line: its digest is taken
+                of that text, which is not written again.
 
         Returns:
             The counts so far (failed, replaced) and the items to store.
@@ -436,8 +457,11 @@ class PgstacLoader:
                 _refuse(summary, refused, index, item, problem)
                 continue
             # In the order given (sorting the keys cost as much again): the same source, read or harvested
-            # again, gives the same order; an item only reordered is written once more, nothing worse.
-            data = orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS)
+            # again, gives the same order; an item only reordered is written once more, nothing worse. Of a line
+            # read, its text: the same text is the same item (orjson writes the lines stac-bridge writes, so that
+            # a harvest's items and the same items read back from its ndjson have one digest).
+            text = texts[index] if texts is not None else None
+            data = text if text is not None else orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS)
             accepted.append(Accepted(index, base, digest_of(data, base), _key(item) if key is None else key))
         return summary, accepted
 

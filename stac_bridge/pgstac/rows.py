@@ -61,7 +61,10 @@ class BaseItem:
 
 
 def digest_of(data: bytes, base: BaseItem) -> str:
-    """The digest of an item as given (its JSON, keys in their order, ledger included) and of its base item."""
+    """The digest of an item as given (its JSON, keys in their order, ledger included) and of its base item.
+
+    ``data`` is the line the item was read from, or what orjson writes of it (the lines stac-bridge writes).
+    """
     return hashlib.blake2b(data + base.digest, digest_size=16).hexdigest()
 
 

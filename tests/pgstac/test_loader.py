@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import psycopg
 import pytest
 
@@ -46,14 +47,33 @@ def test_loading_twice_changes_nothing(loader: PgstacLoader, fresh_dsn: str) -> 
 
 
 def test_upsert_replaces_a_changed_item_only(loader: PgstacLoader) -> None:
-    loader.load_paths([DEMO])
+    loader.load_collections([demo_collection()])
     items = demo_items()
+    loader.load_items(items)
     changed = copy.deepcopy(items[3])
     changed["properties"]["eo:cloud_cover"] = 99
     summary = loader.load_items([items[2], changed])
     assert (summary.loaded, summary.unchanged) == (1, 1)
     stored = loader._conn.execute("SELECT pgstac.get_item(%s)", (changed["id"],)).fetchone()
     assert stored is not None and stored[0]["properties"]["eo:cloud_cover"] == 99
+
+
+def test_a_line_read_is_the_same_item_as_the_dict_orjson_writes_it_from(loader: PgstacLoader,
+                                                                        tmp_path: Path) -> None:
+    """The digest of an item read from a line is taken of the line: a harvest's ndjson (orjson's lines) and its
+    items as dicts are one item; the same item written otherwise is written once more, the same content."""
+    loader.load_collections([demo_collection()])
+    items = demo_items()[:5]
+    harvested = tmp_path / "harvested.ndjson"
+    harvested.write_bytes(b"".join(orjson.dumps(item) + b"\n" for item in items))
+    assert loader.load_paths([harvested]).loaded == 5
+    assert (loader.load_items(items).unchanged, loader.load_paths([harvested]).unchanged) == (5, 5)
+    before = loader._conn.execute("SELECT id, content FROM pgstac.items ORDER BY id").fetchall()
+    spaced = tmp_path / "spaced.ndjson"
+    spaced.write_text("".join(json.dumps(item, indent=None) + "\n" for item in items))
+    assert loader.load_paths([spaced]).loaded == 5
+    assert loader.load_paths([spaced]).unchanged == 5
+    assert loader._conn.execute("SELECT id, content FROM pgstac.items ORDER BY id").fetchall() == before
 
 
 def test_insert_ignore_leaves_existing_items(fresh_dsn: str) -> None:
