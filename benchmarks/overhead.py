@@ -8,9 +8,11 @@ searches (``benchmarks/serve.py``'s mix) are asked, one at a time, of:
   encodes and gzips, and does nothing else (the floor of any asynchronous Python server over pgstac);
 * ``stac-bridge serve`` with one worker process.
 
-Each search is asked of the three in turn (the order alternating), so that the machine's drift falls on all
-alike, and the overhead of each server is the median of its paired differences with the floor. Printed: p50,
-p50 over the floor's p50 (the ratio ``make bench`` holds against 1.3) and the paired overhead in milliseconds.
+Asked two ways: paired (each search of the three in turn, the order alternating, so that the machine's drift falls
+on all alike; the overhead of each server is the median of its paired differences with the floor), and in chunks
+(each answerer a quarter of the searches one after the other, in turn: how ``benchmarks/serve.py`` asks, which
+lets pgstac's backend run its searches back to back for the floor). Printed: p50, p50 over the floor's p50 (the
+ratio ``make bench`` holds against 1.3), the paired overhead in milliseconds.
 
 Run: ``python -m benchmarks.overhead [--items N] [--searches N]`` (part of ``make bench``).
 """
@@ -85,6 +87,27 @@ async def _paired(servers: dict[str, Server], bodies: Sequence[dict[str, Any]],
     return taken
 
 
+async def _chunked(servers: dict[str, Server], bodies: Sequence[dict[str, Any]],
+                   floor: Callable[[dict[str, Any]], float], rounds: int = 4) -> dict[str, list[float]]:
+    """As ``benchmarks/serve.py`` asks: each answerer a chunk of searches one after the other, in turn."""
+    names = ["SQL floor", *servers]
+    taken: dict[str, list[float]] = {name: [] for name in names}
+    step = max(1, len(bodies) // rounds)
+    for round_ in range(rounds):
+        chunk = bodies[round_ * step:(round_ + 1) * step]
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            if name == "SQL floor":
+                taken[name] += [floor(body) for body in chunk]
+                continue
+            server = servers[name]
+            connection = Connection(HOST, server.port)
+            prepared = [post(body).encode(HOST, server.port) for body in chunk]
+            await _ask(connection, prepared[0])
+            taken[name] += [await _ask(connection, request) for request in prepared]
+            connection.close()
+    return taken
+
+
 def run(items: int, count: int) -> list[str]:
     """Load the catalog, ask ``count`` searches of each, and return the printed lines."""
     data = corpus(items)
@@ -93,14 +116,19 @@ def run(items: int, count: int) -> list[str]:
         timed([_bin("stac-bridge"), "load", str(data.collections), str(data.items)],
               {"STAC_BRIDGE_DATABASE_URL": url})
         with _servers(url) as servers:
-            taken = asyncio.run(_paired(servers, bodies, _floor(url)))
-    floor = taken["SQL floor"]
-    lines = ["", f"where a search's time goes ({count} searches of {items} items, each asked of the three in turn):",
-             f"  {'':26} {'p50 ms':>8} {'p50 / floor p50':>16} {'paired overhead ms':>19}"]
+            floor_of = _floor(url)
+            taken = asyncio.run(_paired(servers, bodies, floor_of))
+            chunked = asyncio.run(_chunked(servers, bodies, floor_of))
+    floor, chunked_floor = statistics.median(taken["SQL floor"]), statistics.median(chunked["SQL floor"])
+    lines = ["", f"where a search's time goes ({count} searches of {items} items; paired: each search asked of the "
+             "three in turn; in chunks: each a quarter of them one after the other, as benchmarks/serve.py asks):",
+             f"  {'':26} {'paired p50 ms':>14} {'/ floor':>8} {'paired overhead ms':>19} {'in chunks p50 ms':>17} "
+             f"{'/ floor':>8}"]
     for name, values in taken.items():
-        overhead = statistics.median(v - f for v, f in zip(values, floor, strict=True))
-        lines.append(f"  {name:26} {statistics.median(values):>8.2f} "
-                     f"{statistics.median(values) / statistics.median(floor):>16.2f} {overhead:>19.2f}")
+        overhead = statistics.median(v - f for v, f in zip(values, taken["SQL floor"], strict=True))
+        in_chunks = statistics.median(chunked[name])
+        lines.append(f"  {name:26} {statistics.median(values):>14.2f} {statistics.median(values) / floor:>8.2f} "
+                     f"{overhead:>19.2f} {in_chunks:>17.2f} {in_chunks / chunked_floor:>8.2f}")
     for line in lines:
         print(line, flush=True)
     return lines

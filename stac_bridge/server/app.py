@@ -178,6 +178,7 @@ def create_app(settings: ServerSettings | None = None, *, database_url: str | No
     speed.use_compression(app)
     speed.use_fast_links()
     speed.use_fast_hydrate()
+    speed.use_fast_search(app, api)
     faults.install_error_handlers(app)
     # stac-fastapi's health check waits on the pool unbounded and answers an empty message on a timeout:
     # ours goes first, so that it is the one routed to (theirs stays, unreachable, inside its router).

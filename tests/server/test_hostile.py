@@ -228,3 +228,28 @@ def test_fields_with_null_members_are_the_default_set(http: Any) -> None:
     for fields in ({"include": None, "exclude": None}, {"include": None, "exclude": ["geometry"]}):
         answer = http.post("/search", json={"fields": fields, "limit": 1})
         assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(("body", "named"), [
+    ({"datetime": "yesterday"}, "datetime"),
+    ({"limit": 2, "sortby": [{"field": "datetime", "direction": "sideways"}]}, "sortby.0.direction"),
+    ({"intersects": {"type": "Point", "coordinates": [1, 2]}, "bbox": [0, 0, 1, 1]}, "body"),
+])
+def test_a_search_the_request_model_refuses_is_400_naming_the_member(http: httpx.Client, body: dict[str, Any],
+                                                                      named: str) -> None:
+    """``POST /search`` goes past FastAPI's route (stac_bridge.server.speed.use_fast_search) to the same model."""
+    answer = refused(http, "POST", "/search", json=body)
+    assert answer["code"] == "InvalidParameterValue" and answer["description"].startswith(named), answer
+
+
+def test_the_fast_search_route_stands_before_stac_fastapis_which_stays_documented(http: httpx.Client) -> None:
+    from fastapi.routing import APIRoute
+    from starlette.routing import Route
+
+    from stac_bridge.server.app import create_app
+    from stac_bridge.server.settings import ServerSettings
+
+    app = create_app(ServerSettings(), database_url="postgresql://nobody@127.0.0.1:1/none")
+    first = next(r for r in app.router.routes if getattr(r, "path", None) == "/search")
+    assert type(first) is Route and not isinstance(first, APIRoute) and first.methods == {"POST"}
+    assert "post" in http.get("/api").json()["paths"]["/search"]
