@@ -120,45 +120,33 @@ def _file(name: str, handle: IO[bytes], ndjson: bool,
             document = orjson.loads(first) if first.strip() else None
         except ValueError:
             # Not a whole document on its first line: one (pretty-printed) JSON document.
-            yield from _unlined(_document(name, first + handle.read()))
+            yield from _document(name, first + handle.read(), line=False)
             return
         if document is not None and accept(first):
-            yield from _lined(_objects(f"{name}:{number}", document), document, first)
+            yield from _lined(f"{name}:{number}", document, first)
     elif first.strip() and accept(first):
-        yield from _line(f"{name}:{number}", first)
+        yield from _document(f"{name}:{number}", first)
     for at, line in enumerate(handle, start=number + 1):
         if not line.isspace() and accept(line):
-            yield from _line(f"{name}:{at}", line)
+            yield from _document(f"{name}:{at}", line)
 
 
-def _line(where: str, line: bytes) -> Iterator[tuple[dict[str, Any] | Unreadable, bytes | None]]:
-    try:
-        document = orjson.loads(line)
-    except ValueError as exc:
-        yield Unreadable(where, f"is not JSON: {exc}"), None
-        return
-    yield from _lined(_objects(where, document), document, line)
-
-
-def _lined(objects: Iterator[dict[str, Any] | Unreadable], document: Any,
-           line: bytes) -> Iterator[tuple[dict[str, Any] | Unreadable, bytes | None]]:
-    """Each object with ``line`` when it is the line's whole document, else with ``None``."""
-    for entry in objects:
-        yield entry, (line.strip() if entry is document else None)
-
-
-def _unlined(objects: Iterator[dict[str, Any] | Unreadable]) -> Iterator[tuple[dict[str, Any] | Unreadable, None]]:
-    for entry in objects:
-        yield entry, None
-
-
-def _document(where: str, text: bytes) -> Iterator[dict[str, Any] | Unreadable]:
+def _document(where: str, text: bytes, *, line: bool = True
+              ) -> Iterator[tuple[dict[str, Any] | Unreadable, bytes | None]]:
+    """The objects of ``text``; ``line``: it is one line of its file."""
     try:
         document = orjson.loads(text)
     except ValueError as exc:
-        yield Unreadable(where, f"is not JSON: {exc}")
+        yield Unreadable(where, f"is not JSON: {exc}"), None
         return
-    yield from _objects(where, document)
+    yield from _lined(where, document, text if line else None)
+
+
+def _lined(where: str, document: Any,
+           line: bytes | None) -> Iterator[tuple[dict[str, Any] | Unreadable, bytes | None]]:
+    """The objects of ``document``, each with ``line`` when it is the line's whole document, else with ``None``."""
+    for entry in _objects(where, document):
+        yield entry, (line.strip() if line is not None and entry is document else None)
 
 
 def _objects(where: str, document: Any) -> Iterator[dict[str, Any] | Unreadable]:

@@ -437,13 +437,12 @@ class PgstacLoader:
         known = self._existing_collections({str(i.get("collection")) for i in batch if isinstance(i, Mapping)})
         # The last of several items with one id wins, as loading them one batch after the other would do
         # (the database refuses to upsert one row twice in one statement).
-        keys = [_key(item) if isinstance(item, Mapping) else None for item in batch]
-        last = {key: index for index, key in enumerate(keys) if key is not None}
+        keys = {index: _key(item) for index, item in enumerate(batch) if isinstance(item, Mapping)}
+        last = {key: index for index, key in keys.items()}
         accepted: list[Accepted] = []
         for index, item in enumerate(batch):
-            problem = _item_problem(item, known)
-            key = keys[index]
-            if problem is None and key is not None and last[key] != index:
+            problem = _item_problem(item, known)  # None: a Mapping, with its key
+            if problem is None and last[keys[index]] != index:
                 summary.replaced += 1
                 continue
             if problem is None:
@@ -462,7 +461,7 @@ class PgstacLoader:
             # a harvest's items and the same items read back from its ndjson have one digest).
             text = texts[index] if texts is not None else None
             data = text if text is not None else orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS)
-            accepted.append(Accepted(index, base, digest_of(data, base), _key(item) if key is None else key))
+            accepted.append(Accepted(index, base, digest_of(data, base), keys[index]))
         return summary, accepted
 
     def _formatted(self, batch: Sequence[Mapping[str, Any]], todo: list[Accepted], *,
@@ -472,13 +471,13 @@ class PgstacLoader:
         Dehydration consumes what an item shares with its base item: unless ``owned``, it works on a copy.
         """
         items = []
-        for index, base, item_digest, _ in todo:
-            item = batch[index] if owned else _dehydratable_copy(batch[index], base)
+        for entry in todo:
+            item = batch[entry.at] if owned else _dehydratable_copy(batch[entry.at], entry.base)
             content, private = split_private(item)
             if private is not None:
                 content["private"] = private
-            items.append((content, base, item_digest))
-        return [(index, row) for (index, *_), row in zip(todo, format_rows(items), strict=True)]
+            items.append((content, entry.base, entry.digest))
+        return [(entry.at, row) for entry, row in zip(todo, format_rows(items), strict=True)]
 
     def _store(self, batch: Sequence[Mapping[str, Any]], summary: LoadSummary,
                accepted: list[Accepted], refused: list[tuple[int, str]] | None,
@@ -502,13 +501,12 @@ class PgstacLoader:
         kept = _unchanged(accepted, stored, self.mode)
         summary.unchanged += len(kept)  # the same items, as this loader stored them: nothing to format or write
         todo = [entry for entry in accepted if entry.at not in kept]
+        keys = {entry.at: entry.key for entry in todo}
         if formatted is None:
             formatted = self._formatted(batch, todo, owned=owned)
         else:
-            wanted = {index for index, *_ in todo}
-            formatted = [(index, row) for index, row in formatted if index in wanted]
+            formatted = [(index, row) for index, row in formatted if index in keys]
         rows: list[tuple[int, dict[str, Any]]] = []
-        keys = {entry.at: entry.key for entry in todo}
         for index, row in formatted:
             if isinstance(row, FormatError):
                 _refuse(summary, refused, index, batch[index], _first_line(row))

@@ -165,7 +165,6 @@ def use_fast_links() -> None:
         setattr(core, name, cls)
 
 
-
 #: The do-not-merge marker as it stands in an item's JSON (orjson writes UTF-8 unescaped).
 _MARKER: Final = hydraters.DO_NOT_MERGE_MARKER.encode()
 
