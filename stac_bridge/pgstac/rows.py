@@ -14,6 +14,7 @@ the same digest stored skips the item without formatting or writing it (:mod:`st
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -72,12 +73,14 @@ _CALENDAR: Final = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 _FRACTION: Final = re.compile(r"[.,](\d{7,})")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def instant(value: str) -> dt.datetime:
     """An RFC 3339 datetime, in UTC, as PostgreSQL stores it (``timestamptz``: microseconds, rounded).
 
     The loader's one reading of item datetimes: its checks and the rows it writes agree. A date and a time
     with an offset (or ``Z``), in ISO 8601's extended calendar form: week or ordinal dates and the basic form,
-    which PostgreSQL refuses, are refused here too.
+    which PostgreSQL refuses, are refused here too. The last readings are kept: the loader checks a batch's
+    datetimes, then formats its rows with them.
 
     Raises:
         ValueError: not such a datetime, or without a time zone.
