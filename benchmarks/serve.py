@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import importlib.metadata
 import json
+import math
 import os
 import random
 import shutil
@@ -34,7 +35,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
@@ -216,6 +217,7 @@ class Figures:
     latencies: list[float]
     seconds: float = 0.0
     done: int = 0
+    failures: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -228,14 +230,19 @@ class Figures:
         self.latencies.extend(other.latencies)
         self.seconds += other.seconds
         self.done += other.done
+        self.failures.extend(other.failures)
 
 
-async def _ask(connection: Connection, request: bytes) -> float:
+async def _ask(connection: Connection, request: bytes, failures: list[str] | None = None) -> float:
+    """The milliseconds one request took; a non-200 answer raises, or with ``failures`` is noted there (NaN)."""
     start = time.perf_counter()
     status, body = await connection.send(request)
     took = (time.perf_counter() - start) * 1000
     if status != 200:
-        raise RuntimeError(f"HTTP {status}: {body[:300]!r}")
+        if failures is None:
+            raise RuntimeError(f"HTTP {status}: {body[:300]!r}")
+        failures.append(f"HTTP {status}: {body[:200]!r}")
+        return math.nan
     return took
 
 
@@ -258,16 +265,20 @@ async def concurrent(server: Server, requests: Sequence[Request], clients: int, 
     counter = iter(range(10**9))
     deadline = time.perf_counter() + seconds
 
+    failures: list[str] = []  # under load a server may shed requests (a 503): counted, not fatal
+
     async def client(connection: Connection) -> None:
         while time.perf_counter() < deadline:
-            latencies.append(await _ask(connection, prepared[next(counter) % len(prepared)]))
+            latency = await _ask(connection, prepared[next(counter) % len(prepared)], failures)
+            if not math.isnan(latency):
+                latencies.append(latency)
 
     start = time.perf_counter()
     await asyncio.gather(*(client(c) for c in connections))
     took = time.perf_counter() - start
     for connection in connections:
         connection.close()
-    return Figures(latencies, took, len(latencies))
+    return Figures(latencies, took, len(latencies), failures)
 
 
 def floor(url: str, bodies: Sequence[dict[str, Any]], *, as_ours: bool = False) -> Figures:
@@ -423,7 +434,7 @@ def _serve(url: str, venv: Path, version: str, settings: Settings) -> list[str]:
             s, o = alternating(servers, 2, measure)
             lines.append(f"  {f'{clients} clients: req/s, p95 ms':34} {f'{s.rate:.0f}, {s.p(0.95):.1f}':>24} "
                          f"{f'{o.rate:.0f}, {o.p(0.95):.1f}':>24} {o.rate / s.rate:>6.2f}x"
-                         f"  (p95 {s.p(0.95) / o.p(0.95):.2f}x)")
+                         f"  (p95 {s.p(0.95) / o.p(0.95):.2f}x)" + _failed(s, o))
         n = max(1, settings.sequential // 2)
         filtered_posts = [post({**b, "filter": FILTER_JSON, "filter-lang": "cql2-json"}) for b in bodies[:n]]
         filtered_gets = [get(b, FILTER_TEXT) for b in bodies[:n]]
@@ -446,6 +457,14 @@ def _serve(url: str, venv: Path, version: str, settings: Settings) -> list[str]:
         lines.append(f"  {'GET / POST with the filter':34} {medians['GET'][0] / medians['POST'][0]:>24.2f} "
                      f"{medians['GET'][1] / medians['POST'][1]:>24.2f}")
     return lines
+
+
+def _failed(*figures: Figures) -> str:
+    """What each server answered other than 200 under load, if anything (requests/s count only the 200s)."""
+    if not any(f.failures for f in figures):
+        return ""
+    return "; not 200: " + " | ".join(f"{len(f.failures)} ({f.failures[0][:90]})" if f.failures else "0"
+                                      for f in figures)
 
 
 def _ppp(figures: Figures) -> str:
