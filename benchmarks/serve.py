@@ -33,11 +33,12 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import httpx
@@ -70,8 +71,13 @@ def stock_venv(version: str, *, reuse: str | None = None) -> Path:
     if not (venv / "bin" / "uvicorn").exists():
         print(f"making {venv} (pip install {STOCK_PACKAGE}[server]=={version}) ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", f"{STOCK_PACKAGE}[server]=={version}"],
-                       check=True)
+        # pip's own chatter (this machine's index warnings among it) is shown only when the install fails
+        result = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet",
+                                 f"{STOCK_PACKAGE}[server]=={version}"], capture_output=True, text=True)
+        if result.returncode:
+            shutil.rmtree(venv, ignore_errors=True)
+            raise RuntimeError(f"pip install {STOCK_PACKAGE}=={version} failed ({result.returncode}):\n"
+                               f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
     return venv
 
 
@@ -88,32 +94,35 @@ class Server:
         return f"http://{HOST}:{self.port}"
 
 
-def _wait_until_up(server: Server, workers: int) -> None:
+def _wait_until_up(server: Server, workers: int, log: IO[bytes]) -> None:
     deadline = time.monotonic() + 120
     while True:
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(server.url + "/", timeout=5).status_code == 200:
                 break
         if time.monotonic() > deadline or server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} did not start")
+            log.seek(0)
+            said = log.read()[-4000:].decode(errors="replace")
+            raise RuntimeError(f"{server.name} did not start; it said:\n{said}")
         time.sleep(0.3)
     time.sleep(1.0 if workers > 1 else 0.2)  # the other workers finish starting
 
 
 @contextlib.contextmanager
 def served(name: str, argv: list[str], env: dict[str, str], port: int, workers: int) -> Iterator[Server]:
-    """A server process (``argv``) on ``port``, stopped afterwards."""
-    process = subprocess.Popen(argv, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
-    server = Server(name, port, process)
-    try:
-        _wait_until_up(server, workers)
-        yield server
-    finally:
-        process.terminate()
+    """A server process (``argv``) on ``port``, stopped afterwards; what it says is shown if it fails to start."""
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        server = Server(name, port, process)
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            _wait_until_up(server, workers, log)
+            yield server
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def stock_server(url: str, venv: Path, workers: int) -> contextlib.AbstractContextManager[Server]:
@@ -351,7 +360,7 @@ class Printed(list[str]):
         print(line, flush=True)
         super().append(line)
 
-    def __iadd__(self, lines: Any) -> Printed:  # type: ignore[override]
+    def __iadd__(self, lines: Any) -> Printed:  # type: ignore[override,misc]
         for line in lines:
             self.append(line)
         return self
