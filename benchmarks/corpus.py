@@ -47,13 +47,17 @@ class Corpus:
     providers: dict[str, int]
 
 
+def home_dir() -> Path:
+    """The project's home as ``stac-bridge`` finds it from the repository (where the benchmarks keep what they make)."""
+    from stac_bridge.pgstac.database import HOME_DIR, find_home
+
+    return find_home(ROOT) or ROOT / HOME_DIR
+
+
 def bench_dir() -> Path:
     """``$STAC_BRIDGE_BENCH_DIR``, else ``$STAC_BRIDGE_HOME/bench`` (the project's ``.stac-bridge/bench``)."""
     configured = os.environ.get("STAC_BRIDGE_BENCH_DIR")
-    if configured:
-        return Path(configured)
-    home = os.environ.get("STAC_BRIDGE_HOME") or str(ROOT / ".stac-bridge")
-    return Path(home) / "bench"
+    return Path(configured) if configured else home_dir() / "bench"
 
 
 def templates(work: Path) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:

@@ -33,18 +33,17 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import httpx
 
 from benchmarks.catalog import database
-from benchmarks.corpus import Corpus, corpus
+from benchmarks.corpus import Corpus, bench_dir, corpus, home_dir
 from benchmarks.http import Connection, Request
 
 HOST = "127.0.0.1"
@@ -66,19 +65,29 @@ def stock_venv(version: str, *, reuse: str | None = None) -> Path:
     """The venv of stock stac-fastapi-pgstac ``version`` (made on first use), or ``reuse``'s interpreter prefix."""
     if reuse:
         return Path(reuse)
-    home = os.environ.get("STAC_BRIDGE_HOME") or str(Path(__file__).resolve().parents[1] / ".stac-bridge")
-    venv = Path(home) / "bench-venvs" / f"{STOCK_PACKAGE}-{version}"
+    venv = home_dir() / "bench-venvs" / f"{STOCK_PACKAGE}-{version}"
     if not (venv / "bin" / "uvicorn").exists():
         print(f"making {venv} (pip install {STOCK_PACKAGE}[server]=={version}) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        # pip's own chatter (this machine's index warnings among it) is shown only when the install fails
-        result = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet",
-                                 f"{STOCK_PACKAGE}[server]=={version}"], capture_output=True, text=True)
-        if result.returncode:
+        try:  # pip's own chatter (this machine's index warnings among it) is shown only if the install fails
+            run_quietly([sys.executable, "-m", "venv", str(venv)])
+            run_quietly([str(venv / "bin" / "pip"), "install", "--quiet", f"{STOCK_PACKAGE}[server]=={version}"])
+        except RuntimeError:
             shutil.rmtree(venv, ignore_errors=True)
-            raise RuntimeError(f"pip install {STOCK_PACKAGE}=={version} failed ({result.returncode}):\n"
-                               f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+            raise
     return venv
+
+
+def run_quietly(argv: list[str], env: dict[str, str] | None = None) -> None:
+    """Run ``argv`` with its output captured; if it fails, raise with the end of what it said."""
+    result = subprocess.run(argv, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:4])} failed ({result.returncode}): "
+                           f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+
+
+def server_log(name: str) -> Path:
+    """Where the server ``name`` of the last run wrote what it said (kept to explain a failure)."""
+    return bench_dir() / "logs" / f"{name}.log"
 
 
 @dataclass
@@ -94,15 +103,14 @@ class Server:
         return f"http://{HOST}:{self.port}"
 
 
-def _wait_until_up(server: Server, workers: int, log: IO[bytes]) -> None:
+def _wait_until_up(server: Server, workers: int) -> None:
     deadline = time.monotonic() + 120
     while True:
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(server.url + "/", timeout=5).status_code == 200:
                 break
         if time.monotonic() > deadline or server.process.poll() is not None:
-            log.seek(0)
-            said = log.read()[-4000:].decode(errors="replace")
+            said = server_log(server.name).read_bytes()[-4000:].decode(errors="replace")
             raise RuntimeError(f"{server.name} did not start; it said:\n{said}")
         time.sleep(0.3)
     time.sleep(1.0 if workers > 1 else 0.2)  # the other workers finish starting
@@ -110,12 +118,14 @@ def _wait_until_up(server: Server, workers: int, log: IO[bytes]) -> None:
 
 @contextlib.contextmanager
 def served(name: str, argv: list[str], env: dict[str, str], port: int, workers: int) -> Iterator[Server]:
-    """A server process (``argv``) on ``port``, stopped afterwards; what it says is shown if it fails to start."""
-    with tempfile.TemporaryFile() as log:
+    """A server process (``argv``) on ``port``, stopped afterwards; what it says goes to :func:`server_log`."""
+    path = server_log(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as log:
         process = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
         server = Server(name, port, process)
         try:
-            _wait_until_up(server, workers, log)
+            _wait_until_up(server, workers)
             yield server
         finally:
             process.terminate()
@@ -151,11 +161,8 @@ def our_server(url: str, workers: int) -> contextlib.AbstractContextManager[Serv
 def timed(argv: list[str], env: dict[str, str]) -> float:
     """Seconds the whole process ``argv`` took (it must succeed)."""
     start = time.perf_counter()
-    result = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True)
-    took = time.perf_counter() - start
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv[:4])} failed ({result.returncode}): {result.stderr[-2000:]}")
-    return took
+    run_quietly(argv, env)
+    return time.perf_counter() - start
 
 
 def _bin(name: str) -> str:
@@ -473,7 +480,7 @@ def _failed(*figures: Figures) -> str:
     if not any(f.failures for f in figures):
         return ""
     return "; not 200: " + " | ".join(f"{len(f.failures)} ({f.failures[0][:90]})" if f.failures else "0"
-                                      for f in figures)
+                                      for f in figures) + f" (the servers' logs: {server_log('').parent})"
 
 
 def _ppp(figures: Figures) -> str:
